@@ -1,0 +1,7 @@
+package dev.longbow.api;
+
+import dev.longbow.engine.StopReason;
+
+/** What a generation produced: the new text (plus the prompt if echoed), token counts, why it stopped, and speed. */
+public record GenerateResult(String text, int[] tokens, int promptTokens, int generatedTokens, StopReason stopReason,
+                             double prefillTokensPerSecond, double decodeTokensPerSecond, double timeToFirstTokenMillis) {}

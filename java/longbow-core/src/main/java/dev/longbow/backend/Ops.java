@@ -1,0 +1,49 @@
+package dev.longbow.backend;
+
+import dev.longbow.tensor.Tensor;
+
+/**
+ * The operations the forward pass is written against; each backend (CPU, CUDA) implements them its own way.
+ * Activations are {@link Act} matrices of {@code rows} tokens by {@code cols} features, owned by the backend;
+ * every op works on the first {@code n} rows, so one set of buffers serves chunks of any size up to their capacity.
+ */
+public interface Ops extends AutoCloseable {
+    String name();
+
+    Act allocate(int rows, int cols);
+
+    /** A one-row view of row {@code row} of x, sharing its memory. */
+    Act rowView(Act x, int row);
+
+    KvCache allocateKvCache(int layers, int contextLength, int kvDim);
+
+    /** out[t] = table[tokens[t]]. */
+    void embed(Act out, Tensor table, int[] tokens, int n);
+
+    /** out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * weight. */
+    void rmsnorm(Act out, Act x, Tensor weight, float eps, int n);
+
+    /** out[t] = W x[t] (+ bias when not null), W of shape {out.cols, x.cols}. */
+    void matmul(Act out, Act x, Tensor w, Tensor bias, int n);
+
+    /** Rotates each head of x[t] by the angles of position startPos + t. */
+    void rope(Act x, int heads, Rope rope, int startPos, int n);
+
+    /** Stores k[t] and v[t] as the keys and values of positions startPos + t in {@code layer}. */
+    void storeKv(KvCache cache, int layer, Act k, Act v, int startPos, int n);
+
+    /** Causal attention of queries q[t] at positions startPos + t over the cached keys and values of {@code layer}. */
+    void attention(Act out, Act q, KvCache cache, int layer, Attention params, int startPos, int n);
+
+    /** gate[t] = silu(gate[t]) * up[t]. */
+    void swiglu(Act gate, Act up, int n);
+
+    /** x[t] += y[t]. */
+    void add(Act x, Act y, int n);
+
+    /** Copies row {@code row} of x to the host. */
+    void read(Act x, int row, float[] dst);
+
+    @Override
+    void close();
+}

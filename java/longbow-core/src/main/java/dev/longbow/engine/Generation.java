@@ -1,0 +1,97 @@
+package dev.longbow.engine;
+
+import dev.longbow.LongbowException;
+import dev.longbow.backend.Ops;
+import dev.longbow.model.Transformer;
+import dev.longbow.tokenizer.TokenDecoder;
+import dev.longbow.tokenizer.Tokenizer;
+
+import java.util.function.BooleanSupplier;
+
+/**
+ * Runs one sequence: prefill the prompt in chunks, then sample and decode one token at a time until end of text,
+ * the token budget, the context, or cancellation. The per-token path allocates nothing but the emitted text.
+ */
+public final class Generation {
+    /** Receives each new token with the text it completes (possibly empty while a character is split). */
+    public interface Sink {
+        void accept(int token, String text);
+    }
+
+    public record Result(int[] tokens, int promptTokens, int generatedTokens, StopReason stopReason,
+                         long prefillNanos, long decodeNanos, long firstTokenNanos) {
+        public double prefillTokensPerSecond() {
+            return prefillNanos == 0 ? 0 : promptTokens * 1e9 / prefillNanos;
+        }
+
+        /** Tokens after the first, over the time they took (the first token's time is prefill). */
+        public double decodeTokensPerSecond() {
+            return decodeNanos == 0 || generatedTokens < 2 ? 0 : (generatedTokens - 1) * 1e9 / decodeNanos;
+        }
+    }
+
+    public static final int PREFILL_CHUNK = 32;
+
+    private Generation() {}
+
+    public static Result run(Transformer model, Ops ops, Tokenizer tokenizer, int[] prompt, SamplerParams sampling,
+                             int maxTokens, int contextLength, boolean echoPrompt, Sink sink, BooleanSupplier cancelled) {
+        if (prompt.length == 0) throw new LongbowException("empty prompt: nothing to condition on (enable BOS or give text)");
+        if (prompt.length > contextLength) {
+            throw new LongbowException("prompt of " + prompt.length + " tokens exceeds the context length of " + contextLength + " tokens");
+        }
+        if (maxTokens < 0) throw new LongbowException("max tokens must be >= 0, got " + maxTokens);
+        int[] tokens = new int[Math.min(contextLength + 1, prompt.length + maxTokens)];
+        System.arraycopy(prompt, 0, tokens, 0, prompt.length);
+        int length = prompt.length;
+        float[] logits = new float[model.config().vocabSize()];
+        Sampler sampler = new Sampler(sampling);
+        TokenDecoder decoder = tokenizer.decoder();
+        // The decoder sees the prompt even when it is not echoed: the first generated piece depends on what preceded it.
+        StringBuilder promptText = new StringBuilder();
+        for (int t : prompt) promptText.append(decoder.next(t));
+        if (echoPrompt && !promptText.isEmpty()) sink.accept(-1, promptText.toString());
+        StopReason reason = StopReason.MAX_TOKENS;
+        long start = System.nanoTime(), prefillNanos, firstNanos = 0, decodeStart;
+
+        try (Transformer.State state = new Transformer.State(ops, model.config(), contextLength, Math.min(PREFILL_CHUNK, prompt.length))) {
+            int[] chunk = new int[state.chunk()];
+            for (int pos = 0; pos < prompt.length; pos += chunk.length) {
+                if (cancelled.getAsBoolean()) return new Result(java.util.Arrays.copyOf(tokens, length), prompt.length, 0, StopReason.CANCELLED, System.nanoTime() - start, 0, 0);
+                int n = Math.min(chunk.length, prompt.length - pos);
+                System.arraycopy(prompt, pos, chunk, 0, n);
+                model.forward(ops, state, chunk, n, pos, logits);
+            }
+            prefillNanos = System.nanoTime() - start;
+            decodeStart = System.nanoTime();
+            int generated = 0;
+            int[] one = new int[1];
+            while (generated < maxTokens) {
+                if (cancelled.getAsBoolean()) {
+                    reason = StopReason.CANCELLED;
+                    break;
+                }
+                int next = sampler.sample(logits, tokens, length);
+                if (tokenizer.isEndOfText(next)) {
+                    reason = StopReason.END_OF_TEXT;
+                    break;
+                }
+                tokens[length++] = next;
+                generated++;
+                if (generated == 1) firstNanos = System.nanoTime() - start;
+                sink.accept(next, decoder.next(next));
+                if (length > contextLength) { // the new token has no position left to be run at
+                    reason = StopReason.CONTEXT_FULL;
+                    break;
+                }
+                if (generated == maxTokens) break;
+                one[0] = next;
+                model.forward(ops, state, one, 1, length - 1, logits);
+            }
+            String rest = decoder.flush();
+            if (!rest.isEmpty()) sink.accept(-1, rest);
+            long decodeNanos = generated > 1 ? System.nanoTime() - decodeStart - (firstNanos - prefillNanos) : 0;
+            return new Result(java.util.Arrays.copyOf(tokens, length), prompt.length, generated, reason, prefillNanos, Math.max(0, decodeNanos), firstNanos);
+        }
+    }
+}

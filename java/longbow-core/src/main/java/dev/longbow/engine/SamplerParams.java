@@ -1,0 +1,21 @@
+package dev.longbow.engine;
+
+import dev.longbow.LongbowException;
+
+/**
+ * How the next token is chosen. Temperature 0 is greedy. Filters apply in llama.cpp's order: repetition penalty,
+ * temperature, top-k, top-p, min-p. {@code topK} 0, {@code topP} 1 and {@code minP} 0 disable their filter.
+ */
+public record SamplerParams(float temperature, int topK, float topP, float minP, float repetitionPenalty,
+                            int repetitionWindow, long seed) {
+    public static final SamplerParams GREEDY = new SamplerParams(0f, 0, 1f, 0f, 1f, 64, 0);
+
+    public SamplerParams {
+        if (!(temperature >= 0) || Float.isInfinite(temperature)) throw new LongbowException("temperature must be >= 0, got " + temperature);
+        if (topK < 0) throw new LongbowException("top-k must be >= 0, got " + topK);
+        if (!(topP > 0 && topP <= 1)) throw new LongbowException("top-p must be in (0, 1], got " + topP);
+        if (!(minP >= 0 && minP < 1)) throw new LongbowException("min-p must be in [0, 1), got " + minP);
+        if (!(repetitionPenalty > 0) || Float.isInfinite(repetitionPenalty)) throw new LongbowException("repetition penalty must be > 0, got " + repetitionPenalty);
+        if (repetitionWindow < 0) throw new LongbowException("repetition window must be >= 0, got " + repetitionWindow);
+    }
+}

@@ -1,0 +1,128 @@
+package dev.longbow.tokenizer;
+
+import dev.longbow.LongbowException;
+import dev.longbow.format.GgufValue;
+import dev.longbow.format.ModelFile;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** Finds and loads the tokenizer for a model, or one named by the user, working out its kind from the file. */
+public final class Tokenizers {
+    private Tokenizers() {}
+
+    /** The tokenizer that goes with {@code model}: the user's file if given, else GGUF metadata or a file beside it. */
+    public static Tokenizer forModel(ModelFile model, Path explicit) {
+        if (explicit != null) return load(explicit);
+        if (model.format() == ModelFile.Format.GGUF) return fromGguf(model.metadata(), model.path().toString());
+        Path dir = model.path().toAbsolutePath();
+        if (!Files.isDirectory(dir)) dir = dir.getParent();
+        List<Path> candidates = List.of(dir.resolve("tokenizer.bin"), dir.resolve("tok" + model.config().vocabSize() + ".bin"),
+                dir.resolve("tokenizer.model"), dir.resolve("tokenizer.json"));
+        for (Path p : candidates) if (Files.isRegularFile(p)) return load(p);
+        throw new LongbowException(model.path() + ": no tokenizer found beside the model; pass --tokenizer FILE");
+    }
+
+    public static Tokenizer load(Path path) {
+        if (!Files.isRegularFile(path)) throw new LongbowException(path + ": no such tokenizer file");
+        String name = path.getFileName().toString();
+        try {
+            byte[] head = new byte[4];
+            try (var in = Files.newInputStream(path)) {
+                int r = in.readNBytes(head, 0, 4);
+                if (r == 4 && head[0] == 'G' && head[1] == 'G' && head[2] == 'U' && head[3] == 'F') {
+                    try (ModelFile vocab = dev.longbow.format.GgufVocab.open(path)) {
+                        return fromGguf(vocab.metadata(), path.toString());
+                    }
+                }
+            }
+            if (name.endsWith(".json") || name.endsWith(".model")) {
+                throw new LongbowException(path + ": tokenizer.json and SentencePiece .model files are not supported yet; use a GGUF or llama2.c tokenizer.bin");
+            }
+            return fromLlama2cBin(Files.readAllBytes(path), path.toString());
+        } catch (IOException e) {
+            throw new LongbowException(path + ": cannot read: " + e.getMessage());
+        }
+    }
+
+    /** llama2.c's tokenizer.bin: int32 max_token_length, then per token: float32 score, int32 length, bytes. */
+    public static SentencePieceBpe fromLlama2cBin(byte[] data, String name) {
+        ByteBuffer in = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
+        if (data.length < 4) throw new LongbowException(name + ": too short for a llama2.c tokenizer");
+        int maxLen = in.getInt();
+        if (maxLen <= 0 || maxLen > 1 << 16) throw new LongbowException(name + ": not a llama2.c tokenizer (max token length " + maxLen + ")");
+        List<String> pieces = new ArrayList<>();
+        List<Float> scores = new ArrayList<>();
+        while (in.hasRemaining()) {
+            if (in.remaining() < 8) throw new LongbowException(name + ": truncated at token " + pieces.size());
+            float score = in.getFloat();
+            int len = in.getInt();
+            if (len < 0 || len > maxLen || len > in.remaining()) throw new LongbowException(name + ": token " + pieces.size() + " has bad length " + len);
+            byte[] b = new byte[len];
+            in.get(b);
+            pieces.add(new String(b, StandardCharsets.UTF_8));
+            scores.add(score);
+        }
+        if (pieces.size() < 3) throw new LongbowException(name + ": only " + pieces.size() + " tokens");
+        int n = pieces.size();
+        float[] s = new float[n];
+        int[] types = new int[n];
+        for (int i = 0; i < n; i++) {
+            s[i] = scores.get(i);
+            types[i] = i == 0 ? SentencePieceBpe.UNKNOWN : i <= 2 ? SentencePieceBpe.CONTROL
+                    : SentencePieceBpe.byteValue(pieces.get(i)) >= 0 ? SentencePieceBpe.BYTE : SentencePieceBpe.NORMAL;
+        }
+        return new SentencePieceBpe(pieces.toArray(String[]::new), s, types, 1, 2, 0);
+    }
+
+    /** The vocabulary GGUF files carry in tokenizer.ggml.* metadata. */
+    public static Tokenizer fromGguf(Map<String, GgufValue> md, String name) {
+        GgufValue model = md.get("tokenizer.ggml.model");
+        if (model == null) throw new LongbowException(name + ": the GGUF carries no tokenizer (tokenizer.ggml.model); pass --tokenizer FILE");
+        String kind = String.valueOf(model.value());
+        if (!kind.equals("llama")) {
+            throw new LongbowException(name + ": tokenizer kind '" + kind + "' is not supported yet (only SentencePiece 'llama')");
+        }
+        List<Object> tokens = array(md, "tokenizer.ggml.tokens", name);
+        int n = tokens.size();
+        List<Object> sc = md.containsKey("tokenizer.ggml.scores") ? array(md, "tokenizer.ggml.scores", name) : null;
+        List<Object> ty = md.containsKey("tokenizer.ggml.token_type") ? array(md, "tokenizer.ggml.token_type", name) : null;
+        if ((sc != null && sc.size() != n) || (ty != null && ty.size() != n)) {
+            throw new LongbowException(name + ": tokenizer arrays disagree in length");
+        }
+        String[] pieces = new String[n];
+        float[] scores = new float[n];
+        int[] types = new int[n];
+        for (int i = 0; i < n; i++) {
+            if (!(tokens.get(i) instanceof String p)) throw new LongbowException(name + ": token " + i + " is not a string");
+            pieces[i] = p.replace('\u2581', ' ');
+            scores[i] = sc == null ? 0f : ((Number) sc.get(i)).floatValue();
+            types[i] = ty == null ? SentencePieceBpe.NORMAL : ((Number) ty.get(i)).intValue();
+        }
+        int bos = id(md, "tokenizer.ggml.bos_token_id", 1, n, name);
+        int eos = id(md, "tokenizer.ggml.eos_token_id", 2, n, name);
+        int unk = id(md, "tokenizer.ggml.unknown_token_id", 0, n, name);
+        return new SentencePieceBpe(pieces, scores, types, bos, eos, unk);
+    }
+
+    private static List<Object> array(Map<String, GgufValue> md, String key, String name) {
+        GgufValue v = md.get(key);
+        if (v == null || v.type() != GgufValue.Type.ARRAY) throw new LongbowException(name + ": missing " + key);
+        return v.asArray().items();
+    }
+
+    private static int id(Map<String, GgufValue> md, String key, int dflt, int n, String name) {
+        GgufValue v = md.get(key);
+        if (v == null) return dflt;
+        long id = v.asLong();
+        if (id < 0 || id >= n) throw new LongbowException(name + ": " + key + " = " + id + " is outside the vocabulary");
+        return (int) id;
+    }
+}
