@@ -47,8 +47,11 @@ public final class CpuOps implements Ops {
         return s;
     }
 
-    private void parallel(int tasks, java.util.function.IntConsumer body) {
-        if (threads == 1 || tasks == 1) {
+    /** Below this many multiply-adds, handing work to the pool costs more than it saves. */
+    private static final long PARALLEL_THRESHOLD = 1 << 16;
+
+    private void parallel(int tasks, long work, java.util.function.IntConsumer body) {
+        if (threads == 1 || tasks == 1 || work < PARALLEL_THRESHOLD) {
             for (int i = 0; i < tasks; i++) body.accept(i);
         } else {
             pool.submit(() -> IntStream.range(0, tasks).parallel().forEach(body)).join();
@@ -111,7 +114,7 @@ public final class CpuOps implements Ops {
         float[] b = bias == null ? null : vector(bias);
         int block = Math.max(1, Math.min(64, rows / (threads * 4)));
         int tasks = (rows + block - 1) / block;
-        parallel(tasks, task -> {
+        parallel(tasks, (long) rows * cols * n, task -> {
             int r0 = task * block, r1 = Math.min(rows, r0 + block);
             float[] row = w.type() == WeightType.F32 ? null : scratch(cols);
             for (int r = r0; r < r1; r++) {
@@ -181,7 +184,7 @@ public final class CpuOps implements Ops {
         CpuAct o = (CpuAct) out, qa = (CpuAct) q;
         int hd = p.headDim(), groups = p.heads() / p.kvHeads();
         float scale = (float) Math.sqrt(hd);
-        parallel(n * p.heads(), task -> {
+        parallel(n * p.heads(), (long) n * p.heads() * (startPos + n) * hd, task -> {
             int t = task / p.heads(), h = task % p.heads();
             int pos = startPos + t;
             int first = p.slidingWindow() > 0 ? Math.max(0, pos - p.slidingWindow() + 1) : 0;

@@ -1,0 +1,87 @@
+package dev.longbow.cli;
+
+import dev.longbow.LongbowException;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Parses "--name value" and "--flag" options against the set a command declares, so an unknown or
+ * incomplete option is one clear error rather than silently ignored.
+ */
+final class Args {
+    private final String command;
+    private final Map<String, String> values = new LinkedHashMap<>();
+
+    Args(String command, List<String> argv, Set<String> valued, Set<String> flags) {
+        this.command = command;
+        for (int i = 0; i < argv.size(); i++) {
+            String a = argv.get(i);
+            String name = a, inline = null;
+            int eq = a.indexOf('=');
+            if (a.startsWith("--") && eq > 0) {
+                name = a.substring(0, eq);
+                inline = a.substring(eq + 1);
+            }
+            if (valued.contains(name)) {
+                if (inline == null) {
+                    if (i + 1 >= argv.size()) throw new LongbowException(command + ": option " + name + " needs a value");
+                    inline = argv.get(++i);
+                }
+                values.put(name, inline);
+            } else if (flags.contains(name) && inline == null) {
+                values.put(name, "true");
+            } else {
+                throw new LongbowException(command + ": unknown option '" + a + "' (see longbow " + command + " --help)");
+            }
+        }
+    }
+
+    boolean has(String name) {
+        return values.containsKey(name);
+    }
+
+    String str(String name, String dflt) {
+        return values.getOrDefault(name, dflt);
+    }
+
+    Path path(String name) {
+        String v = values.get(name);
+        return v == null ? null : Path.of(v);
+    }
+
+    int integer(String name, int dflt) {
+        String v = values.get(name);
+        if (v == null) return dflt;
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new LongbowException(command + ": " + name + " expects an integer, got '" + v + "'");
+        }
+    }
+
+    long longValue(String name, long dflt) {
+        String v = values.get(name);
+        if (v == null) return dflt;
+        try {
+            return Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw new LongbowException(command + ": " + name + " expects an integer, got '" + v + "'");
+        }
+    }
+
+    float number(String name, float dflt) {
+        String v = values.get(name);
+        if (v == null) return dflt;
+        try {
+            float f = Float.parseFloat(v);
+            if (Float.isNaN(f)) throw new NumberFormatException();
+            return f;
+        } catch (NumberFormatException e) {
+            throw new LongbowException(command + ": " + name + " expects a number, got '" + v + "'");
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package dev.longbow.cli;
+
+import dev.longbow.LongbowException;
+import dev.longbow.convert.GgufConverter;
+import dev.longbow.format.ModelFile;
+import dev.longbow.format.ModelLoader;
+import dev.longbow.tensor.WeightType;
+import dev.longbow.tokenizer.Tokenizers;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Set;
+
+final class ConvertCommand implements Command {
+    @Override
+    public String name() {
+        return "convert";
+    }
+
+    @Override
+    public String summary() {
+        return "write a model as GGUF (f32, f16, q8_0, q4_0)";
+    }
+
+    @Override
+    public String help() {
+        return """
+                usage: longbow convert --model PATH --out FILE.gguf [--type f32|f16|q8_0|q4_0] [--tokenizer PATH]
+
+                Reads a llama2.c checkpoint, a Hugging Face folder or a GGUF, and writes GGUF v3 that llama.cpp loads:
+                q/k rows in llama.cpp's layout, norms in F32, matrices in --type (F16 where a row is not whole blocks),
+                and the tokenizer in the metadata.
+
+                  --model PATH      source model
+                  --out FILE        destination (written beside, then renamed into place)
+                  --type T          weight type (default f16)
+                  --tokenizer PATH  tokenizer to embed (default: found in or beside the model)
+                """;
+    }
+
+    @Override
+    public Set<String> valuedOptions() {
+        return Set.of("--model", "--out", "--type", "--tokenizer");
+    }
+
+    @Override
+    public Set<String> flags() {
+        return Set.of();
+    }
+
+    @Override
+    public int run(Args a, PrintStream out, PrintStream err) throws Exception {
+        Path in = a.path("--model"), dst = a.path("--out");
+        if (in == null || dst == null) throw new LongbowException("convert: --model and --out are required");
+        String typeName = a.str("--type", "f16");
+        WeightType type = WeightType.parse(typeName);
+        if (type == null || type == WeightType.BF16) throw new LongbowException("convert: unknown --type '" + typeName + "' (f32, f16, q8_0, q4_0)");
+        try (ModelFile f = ModelLoader.open(in)) {
+            long start = System.nanoTime();
+            GgufConverter.convert(f, Tokenizers.forModel(f, a.path("--tokenizer")), type, dst);
+            err.printf("wrote %s (%s, %,d bytes) in %.1f s%n", dst, type, java.nio.file.Files.size(dst), (System.nanoTime() - start) / 1e9);
+        }
+        return 0;
+    }
+}

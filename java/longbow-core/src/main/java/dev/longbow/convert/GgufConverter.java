@@ -1,0 +1,125 @@
+package dev.longbow.convert;
+
+import dev.longbow.LongbowException;
+import dev.longbow.format.GgufValue;
+import dev.longbow.format.GgufWriter;
+import dev.longbow.format.ModelFile;
+import dev.longbow.model.ModelConfig;
+import dev.longbow.model.RopeScaling;
+import dev.longbow.model.RotaryLayout;
+import dev.longbow.tensor.Quantizer;
+import dev.longbow.tensor.Tensor;
+import dev.longbow.tensor.WeightType;
+import dev.longbow.tokenizer.SentencePieceBpe;
+import dev.longbow.tokenizer.Tokenizer;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes any loaded model as GGUF in the layout llama.cpp expects: q/k rows interleaved for "llama", norms in F32,
+ * matrices in the requested type (F16 where a row does not fill whole blocks), and the tokenizer in the metadata.
+ */
+public final class GgufConverter {
+    private GgufConverter() {}
+
+    public static void convert(ModelFile in, Tokenizer tokenizer, WeightType type, Path out) throws IOException {
+        ModelConfig c = in.config();
+        Map<String, GgufValue> md = metadata(c, type, in.path().getFileName().toString());
+        if (tokenizer != null) md.putAll(tokenizerMetadata(tokenizer));
+        List<GgufWriter.OutTensor> tensors = new ArrayList<>();
+        // llama.cpp's "llama" architecture expects interleaved q/k rows; "qwen2" keeps transformers' order.
+        boolean permute = c.architecture().equals("llama") && c.rotaryLayout() == RotaryLayout.HALF_SPLIT;
+        for (Tensor t : in.tensors().values()) {
+            boolean isQ = t.name().endsWith("attn_q.weight") || t.name().endsWith("attn_q.bias");
+            boolean isK = t.name().endsWith("attn_k.weight") || t.name().endsWith("attn_k.bias");
+            boolean matrix = t.shape().length == 2 && t.shape()[0] > 1;
+            WeightType target = !matrix ? WeightType.F32 : t.cols() % type.blockSize == 0 ? type : WeightType.F16;
+            tensors.add(new GgufWriter.OutTensor(t.name(), target, t.shape(), () -> {
+                float[] v = t.toFloatArray();
+                if (permute && (isQ || isK)) {
+                    int rows = t.shape().length == 2 ? t.rows() : (int) t.elementCount();
+                    v = RotaryPermutation.permuteRows(v, rows, (int) (t.elementCount() / rows), c.headDim(), RotaryLayout.HALF_SPLIT);
+                }
+                return MemorySegment.ofArray(Quantizer.encode(target, v));
+            }));
+        }
+        if (c.ropeScaling().method() == RopeScaling.Method.LLAMA3 && !in.tensors().containsKey("rope_freqs.weight")) {
+            // llama.cpp applies Llama 3.1's scaling through per-pair frequency divisors stored as a tensor.
+            float[] plain = RopeScaling.NONE.inverseFrequencies(c.headDim(), c.ropeTheta());
+            float[] scaled = c.ropeScaling().inverseFrequencies(c.headDim(), c.ropeTheta());
+            float[] divisors = new float[plain.length];
+            for (int i = 0; i < plain.length; i++) divisors[i] = plain[i] / scaled[i];
+            tensors.add(new GgufWriter.OutTensor("rope_freqs.weight", WeightType.F32, new long[]{divisors.length},
+                    () -> MemorySegment.ofArray(Quantizer.encode(WeightType.F32, divisors))));
+        }
+        GgufWriter.write(out, md, tensors);
+    }
+
+    static Map<String, GgufValue> metadata(ModelConfig c, WeightType type, String name) {
+        String a = c.architecture();
+        Map<String, GgufValue> md = new LinkedHashMap<>();
+        md.put("general.architecture", GgufValue.string(a));
+        md.put("general.name", GgufValue.string(name));
+        md.put("general.file_type", GgufValue.u32(switch (type) {
+            case F32 -> 0;
+            case F16 -> 1;
+            case Q4_0 -> 2;
+            case Q8_0 -> 7;
+            case BF16 -> 32;
+        }));
+        md.put(a + ".vocab_size", GgufValue.u32(c.vocabSize()));
+        md.put(a + ".context_length", GgufValue.u32(c.contextLength()));
+        md.put(a + ".embedding_length", GgufValue.u32(c.dim()));
+        md.put(a + ".block_count", GgufValue.u32(c.layers()));
+        md.put(a + ".feed_forward_length", GgufValue.u32(c.hiddenDim()));
+        md.put(a + ".attention.head_count", GgufValue.u32(c.heads()));
+        md.put(a + ".attention.head_count_kv", GgufValue.u32(c.kvHeads()));
+        if (c.headDim() != c.dim() / c.heads()) {
+            md.put(a + ".attention.key_length", GgufValue.u32(c.headDim()));
+            md.put(a + ".attention.value_length", GgufValue.u32(c.headDim()));
+        }
+        md.put(a + ".rope.dimension_count", GgufValue.u32(c.headDim()));
+        md.put(a + ".rope.freq_base", GgufValue.f32(c.ropeTheta()));
+        md.put(a + ".attention.layer_norm_rms_epsilon", GgufValue.f32(c.normEps()));
+        if (c.slidingWindow() > 0) md.put(a + ".attention.sliding_window", GgufValue.u32(c.slidingWindow()));
+        if (c.ropeScaling().method() == RopeScaling.Method.LINEAR) {
+            md.put(a + ".rope.scaling.type", GgufValue.string("linear"));
+            md.put(a + ".rope.scaling.factor", GgufValue.f32(c.ropeScaling().factor()));
+        }
+        return md;
+    }
+
+    /** SentencePiece vocabularies as GGUF's tokenizer.ggml.* keys (spaces back to U+2581, llama2.c's BOS/EOS renamed). */
+    public static Map<String, GgufValue> tokenizerMetadata(Tokenizer tokenizer) {
+        if (!(tokenizer instanceof SentencePieceBpe sp)) throw new LongbowException("cannot write this tokenizer kind to GGUF yet");
+        int n = sp.vocabSize();
+        List<String> tokens = new ArrayList<>(n);
+        List<Double> scores = new ArrayList<>(n);
+        List<Long> types = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            String p = sp.piece(i);
+            if (i == sp.bos() && p.contains("<s>")) p = "<s>";
+            else if (i == sp.eos() && p.contains("</s>")) p = "</s>";
+            tokens.add(p.replace(' ', '\u2581'));
+            scores.add((double) sp.score(i));
+            types.add((long) sp.type(i));
+        }
+        Map<String, GgufValue> md = new LinkedHashMap<>();
+        md.put("tokenizer.ggml.model", GgufValue.string("llama"));
+        md.put("tokenizer.ggml.tokens", GgufValue.array(GgufValue.Type.STRING, tokens));
+        md.put("tokenizer.ggml.scores", GgufValue.array(GgufValue.Type.FLOAT32, scores));
+        md.put("tokenizer.ggml.token_type", GgufValue.array(GgufValue.Type.INT32, types));
+        md.put("tokenizer.ggml.bos_token_id", GgufValue.u32(sp.bos()));
+        md.put("tokenizer.ggml.eos_token_id", GgufValue.u32(sp.eos()));
+        md.put("tokenizer.ggml.unknown_token_id", GgufValue.u32(0));
+        md.put("tokenizer.ggml.add_bos_token", GgufValue.bool(true));
+        md.put("tokenizer.ggml.add_eos_token", GgufValue.bool(false));
+        return md;
+    }
+}
