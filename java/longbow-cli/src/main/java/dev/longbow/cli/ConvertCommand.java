@@ -26,11 +26,13 @@ final class ConvertCommand implements Command {
     public String help() {
         return """
                 usage: longbow convert --model PATH --out FILE.gguf [--type f32|f16|q8_0|q4_0] [--tokenizer PATH]
+                       longbow convert --model PATH --out FOLDER --format hf [--type f32|f16|bf16]
 
                 Reads a llama2.c checkpoint, a Hugging Face folder or a GGUF, and writes GGUF v3 that llama.cpp loads:
                 q/k rows in llama.cpp's layout, norms in F32, matrices in --type (F16 where a row is not whole blocks),
                 and the tokenizer in the metadata.
 
+                  --format F        gguf (default) or hf: a Hugging Face folder (config.json + model.safetensors)
                   --model PATH      source model
                   --out FILE        destination (written beside, then renamed into place)
                   --type T          weight type (default f16)
@@ -40,7 +42,7 @@ final class ConvertCommand implements Command {
 
     @Override
     public Set<String> valuedOptions() {
-        return Set.of("--model", "--out", "--type", "--tokenizer");
+        return Set.of("--model", "--out", "--type", "--tokenizer", "--format");
     }
 
     @Override
@@ -52,11 +54,19 @@ final class ConvertCommand implements Command {
     public int run(Args a, PrintStream out, PrintStream err) throws Exception {
         Path in = a.path("--model"), dst = a.path("--out");
         if (in == null || dst == null) throw new LongbowException("convert: --model and --out are required");
+        String format = a.str("--format", "gguf");
+        if (!format.equals("gguf") && !format.equals("hf")) throw new LongbowException("convert: unknown --format '" + format + "' (gguf, hf)");
         String typeName = a.str("--type", "f16");
         WeightType type = WeightType.parse(typeName);
-        if (type == null || type == WeightType.BF16) throw new LongbowException("convert: unknown --type '" + typeName + "' (f32, f16, q8_0, q4_0)");
+        boolean ok = type != null && (format.equals("gguf") ? type != WeightType.BF16 : type == WeightType.F32 || type == WeightType.F16 || type == WeightType.BF16);
+        if (!ok) throw new LongbowException("convert: --type '" + typeName + "' is not one of " + (format.equals("gguf") ? "f32, f16, q8_0, q4_0" : "f32, f16, bf16"));
         try (ModelFile f = ModelLoader.open(in)) {
             long start = System.nanoTime();
+            if (format.equals("hf")) {
+                dev.longbow.convert.HfWriter.write(f, type, dst);
+                err.printf("wrote %s (%s) in %.1f s%n", dst, type, (System.nanoTime() - start) / 1e9);
+                return 0;
+            }
             GgufConverter.convert(f, Tokenizers.forModel(f, a.path("--tokenizer")), type, dst);
             err.printf("wrote %s (%s, %,d bytes) in %.1f s%n", dst, type, java.nio.file.Files.size(dst), (System.nanoTime() - start) / 1e9);
         }

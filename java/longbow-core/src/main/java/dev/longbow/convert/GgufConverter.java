@@ -32,6 +32,10 @@ public final class GgufConverter {
         ModelConfig c = in.config();
         Map<String, GgufValue> md = metadata(c, type, in.path().getFileName().toString());
         if (tokenizer != null) md.putAll(tokenizerMetadata(tokenizer));
+        if (tokenizer != null && in.format() == ModelFile.Format.LLAMA2C) {
+            // llama2.c models end a story by starting the next: BOS is their end of text, as Longbow treats it.
+            md.put("tokenizer.ggml.eot_token_id", GgufValue.u32(tokenizer.bos()));
+        }
         List<GgufWriter.OutTensor> tensors = new ArrayList<>();
         // llama.cpp's "llama" architecture expects interleaved q/k rows; "qwen2" keeps transformers' order.
         boolean permute = c.architecture().equals("llama") && c.rotaryLayout() == RotaryLayout.HALF_SPLIT;

@@ -112,20 +112,36 @@ public final class CpuOps implements Ops {
             throw new IllegalArgumentException(w.name() + " " + rows + "x" + cols + " applied to " + in.cols() + " -> " + o.cols());
         }
         float[] b = bias == null ? null : vector(bias);
+        // Block-quantized weights meet activations quantized to Q8_0 blocks, as llama.cpp computes them.
+        Q8Activations q8 = w.type() == WeightType.Q8_0 || w.type() == WeightType.Q4_0 ? Q8Activations.of(in, n) : null;
+        // Likewise F16 weights meet activations rounded to F16.
+        CpuAct x16 = w.type() == WeightType.F16 ? roundedToF16(in, n) : in;
         int block = Math.max(1, Math.min(64, rows / (threads * 4)));
         int tasks = (rows + block - 1) / block;
         parallel(tasks, (long) rows * cols * n, task -> {
             int r0 = task * block, r1 = Math.min(rows, r0 + block);
-            float[] row = w.type() == WeightType.F32 ? null : scratch(cols);
+            float[] row = w.type() == WeightType.F32 || q8 != null ? null : scratch(cols);
             for (int r = r0; r < r1; r++) {
                 if (row != null) w.readRow(r, row, 0);
                 for (int t = 0; t < n; t++) {
-                    float val = row == null ? dotF32(w.data(), (long) r * cols * 4, in.data(), in.at(t), cols)
-                            : dot(row, in.data(), in.at(t), cols);
+                    float val = switch (w.type()) {
+                        case F32 -> dotF32(w.data(), (long) r * cols * 4, in.data(), in.at(t), cols);
+                        case Q8_0 -> q8.dotQ8_0(w.data(), (long) r * (cols / 32) * 34, t);
+                        case Q4_0 -> q8.dotQ4_0(w.data(), (long) r * (cols / 32) * 18, t);
+                        default -> dot(row, x16.data(), x16.at(t), cols);
+                    };
                     o.data()[o.at(t) + r] = b == null ? val : val + b[r];
                 }
             }
         });
+    }
+
+    private static CpuAct roundedToF16(CpuAct x, int n) {
+        float[] r = new float[n * x.cols()];
+        for (int t = 0; t < n; t++) {
+            for (int i = 0; i < x.cols(); i++) r[t * x.cols() + i] = Float.float16ToFloat(Float.floatToFloat16(x.data()[x.at(t) + i]));
+        }
+        return new CpuAct(r, 0, n, x.cols());
     }
 
     private static float dotF32(MemorySegment w, long byteOffset, float[] x, int xo, int n) {
