@@ -1,0 +1,169 @@
+package dev.longbow.cli;
+
+import dev.longbow.util.Json;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CliTest {
+    @TempDir
+    Path dir;
+
+    record Run(int code, String out, String err) {}
+
+    static Run run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    static Path root() {
+        Path p = Path.of("").toAbsolutePath();
+        while (!Files.isDirectory(p.resolve("models"))) p = p.getParent();
+        return p;
+    }
+
+    static Path model() {
+        return root().resolve("models/stories260K.bin");
+    }
+
+    /** A user error: exit 1, exactly one line on stderr starting "longbow: ", no stack trace. */
+    static void assertOneLineError(Run r, String mustContain) {
+        assertEquals(1, r.code(), r.err());
+        String[] lines = r.err().strip().split("\n");
+        assertEquals(1, lines.length, "expected one line, got:\n" + r.err());
+        assertTrue(lines[0].startsWith("longbow: "), lines[0]);
+        assertFalse(lines[0].contains("Exception") || lines[0].contains("internal error"), lines[0]);
+        assertTrue(lines[0].contains(mustContain), "'" + lines[0] + "' should mention " + mustContain);
+    }
+
+    @Test
+    void versionAndHelp() {
+        Run v = run("--version");
+        assertEquals(0, v.code());
+        assertTrue(v.out().startsWith("longbow "), v.out());
+        for (String c : List.of("generate", "tokenize", "inspect", "convert", "synth")) {
+            Run h = run(c, "--help");
+            assertEquals(0, h.code());
+            assertTrue(h.out().startsWith("usage: longbow " + c), h.out());
+        }
+    }
+
+    @Test
+    void badCommandsAndOptionsAreOneLine() {
+        assertOneLineError(run("frobnicate"), "unknown command");
+        assertOneLineError(run("generate", "--model", model().toString(), "--bogus"), "--bogus");
+        assertOneLineError(run("generate", "--model", model().toString(), "--max-tokens"), "needs a value");
+        assertOneLineError(run("generate", "--model", model().toString(), "--max-tokens", "ten"), "integer");
+        assertOneLineError(run("generate", "--model", model().toString(), "--temperature", "-1"), "temperature");
+        assertOneLineError(run("generate", "--model", model().toString(), "--top-p", "0"), "top-p");
+        assertOneLineError(run("generate", "--model", dir.resolve("missing.bin").toString()), "no such file");
+        assertOneLineError(run("convert", "--model", model().toString(), "--out", dir.resolve("x.gguf").toString(), "--type", "q3_k"), "q3_k");
+        assertOneLineError(run("synth", "--shape", "gpt-5", "--out", dir.resolve("s.gguf").toString()), "unknown shape");
+    }
+
+    @Test
+    void badModelFilesAreOneLine() throws Exception {
+        byte[] good = Files.readAllBytes(model());
+        Path truncated = dir.resolve("truncated.bin");
+        Files.write(truncated, Arrays.copyOf(good, good.length / 2));
+        assertOneLineError(run("generate", "--model", truncated.toString(), "--tokenizer", root().resolve("models/tok512.bin").toString()), "truncated");
+        Path junk = dir.resolve("junk.gguf");
+        Files.write(junk, "GGUF\3\0\0\0this is not really a gguf".getBytes(StandardCharsets.ISO_8859_1));
+        assertOneLineError(run("inspect", "--model", junk.toString()), junk.toString());
+        Path empty = dir.resolve("empty.bin");
+        Files.write(empty, new byte[0]);
+        assertOneLineError(run("inspect", "--model", empty.toString()), "empty");
+        Path hf = dir.resolve("hf");
+        Files.createDirectories(hf);
+        Files.writeString(hf.resolve("config.json"), "{\"model_type\": \"llama\", \"hidden_size\": 64");
+        Files.write(hf.resolve("model.safetensors"), new byte[16]);
+        assertOneLineError(run("inspect", "--model", hf.toString()), "config.json");
+    }
+
+    @Test
+    void promptLongerThanTheContextIsRefused() {
+        String prompt = "Once upon a time there was a dog. ".repeat(60);
+        assertOneLineError(run("generate", "--model", model().toString(), "--prompt", prompt), "exceeds the context length");
+        assertOneLineError(run("generate", "--model", model().toString(), "--prompt", "Once upon a time there was a dog.", "--ctx", "4"),
+                "exceeds the context length of 4");
+    }
+
+    @Test
+    void generationReachingTheContextSaysSo() {
+        Run r = run("generate", "--model", model().toString(), "--prompt", "Once upon a time", "--ctx", "40", "--max-tokens", "600",
+                "--temperature", "0", "--json");
+        assertEquals(0, r.code(), r.err());
+        Map<String, Object> o = Json.parseObject(r.out().strip(), "output");
+        assertEquals("context_full", o.get("stop_reason"));
+        assertEquals(40L, (Long) o.get("prompt_tokens") + (Long) o.get("generated_tokens") - 1);
+        assertTrue(r.err().contains("reached the context length of 40"), r.err());
+    }
+
+    @Test
+    void generateJsonAndSeeds() {
+        String[] base = {"generate", "--model", model().toString(), "--prompt", "Lily saw a bird", "--max-tokens", "30", "--json"};
+        Map<String, Object> a = json(run(concat(base, "--seed", "7")));
+        Map<String, Object> b = json(run(concat(base, "--seed", "7")));
+        assertEquals(a.get("text"), b.get("text"), "same seed, same text");
+        assertEquals(7L, a.get("seed"));
+        for (String key : List.of("prompt_tokens", "generated_tokens", "prefill_tok_s", "decode_tok_s", "ttft_ms", "stop_reason")) {
+            assertTrue(a.containsKey(key), key);
+        }
+        Map<String, Object> greedy = json(run(concat(base, "--temperature", "0")));
+        Map<String, Object> topK1 = json(run(concat(base, "--top-k", "1", "--seed", "3")));
+        assertEquals(greedy.get("text"), topK1.get("text"), "top-k 1 is greedy");
+    }
+
+    @Test
+    void tokenizeJson() {
+        Map<String, Object> o = json(run("tokenize", "--model", model().toString(), "--text", "Once upon a time", "--json"));
+        assertEquals(List.of(1L, 403L, 407L, 261L, 378L), o.get("ids"));
+        assertEquals(5, ((List<?>) o.get("pieces")).size());
+        Map<String, Object> noBos = json(run("tokenize", "--tokenizer", root().resolve("models/tok512.bin").toString(), "--text", "Once upon a time", "--no-bos", "--json"));
+        assertEquals(List.of(403L, 407L, 261L, 378L), noBos.get("ids"));
+    }
+
+    @Test
+    void convertSynthInspectAndGenerateOnTheResult() {
+        Path gguf = dir.resolve("q8.gguf");
+        assertEquals(0, run("convert", "--model", model().toString(), "--out", gguf.toString(), "--type", "q8_0").code());
+        Map<String, Object> info = json(run("inspect", "--model", gguf.toString(), "--json"));
+        assertEquals("gguf", info.get("format"));
+        assertEquals("llama", ((Map<?, ?>) info.get("config")).get("architecture"));
+        Map<String, Object> g = json(run("generate", "--model", gguf.toString(), "--prompt", "Once upon a time", "--temperature", "0", "--max-tokens", "20", "--json"));
+        assertTrue(((String) g.get("text")).length() > 20, g.toString());
+
+        Path synth = dir.resolve("s.gguf");
+        Run s = run("synth", "--shape", "stories15m", "--type", "q4_0", "--out", synth.toString());
+        assertEquals(0, s.code(), s.err());
+        Map<String, Object> sinfo = json(run("inspect", "--model", synth.toString(), "--json"));
+        assertEquals(288L, ((Map<?, ?>) sinfo.get("config")).get("dim"));
+        Run sg = run("generate", "--model", synth.toString(), "--prompt", "a b c", "--max-tokens", "8", "--json");
+        assertEquals(0, sg.code(), sg.err());
+        assertEquals(8L, json(sg).get("generated_tokens"));
+    }
+
+    static Map<String, Object> json(Run r) {
+        assertEquals(0, r.code(), r.err());
+        return Json.parseObject(r.out().strip(), "output");
+    }
+
+    static String[] concat(String[] a, String... b) {
+        String[] r = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+}
