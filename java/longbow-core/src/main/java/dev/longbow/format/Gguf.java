@@ -19,6 +19,8 @@ public final class Gguf {
     static final int MAGIC = 0x46554747; // "GGUF" little-endian
     static final int DEFAULT_ALIGNMENT = 32;
     private static final int MAX_DIMS = 4;
+    /** No real metadata array comes near this (vocabularies and merges are at most a few million entries). */
+    private static final long MAX_ARRAY = 1 << 24;
     /** Names of GGML types Longbow does not read yet, so the error says which one the file uses. */
     private static final Map<Integer, String> OTHER_GGML_TYPES = Map.ofEntries(
             Map.entry(3, "Q4_1"), Map.entry(6, "Q5_0"), Map.entry(7, "Q5_1"), Map.entry(9, "Q8_1"),
@@ -142,6 +144,7 @@ public final class Gguf {
                 if (count < 0 || count > in.remaining() / elem.minBytes) {
                     throw new LongbowException(in.file + ": metadata '" + key + "' array count " + Long.toUnsignedString(count) + " runs past the end of the file");
                 }
+                if (count > MAX_ARRAY) throw new LongbowException(in.file + ": metadata '" + key + "' array count " + count + " is absurd");
                 List<Object> items = new ArrayList<>((int) count);
                 for (long i = 0; i < count; i++) {
                     Object v = value(in, elem, key, depth + 1);
@@ -167,14 +170,13 @@ public final class Gguf {
         Tensor emb = tensors.get("token_embd.weight");
         if (emb == null) throw new LongbowException(name + ": missing tensor token_embd.weight");
         int vocab = md.containsKey(arch + ".vocab_size") ? num(md, arch + ".vocab_size", name) : emb.rows();
-        float eps = md.containsKey(arch + ".attention.layer_norm_rms_epsilon")
-                ? (float) md.get(arch + ".attention.layer_norm_rms_epsilon").asDouble() : 1e-5f;
-        float theta = md.containsKey(arch + ".rope.freq_base") ? (float) md.get(arch + ".rope.freq_base").asDouble() : 10000f;
+        float eps = (float) real(md, arch + ".attention.layer_norm_rms_epsilon", 1e-5f, name);
+        float theta = (float) real(md, arch + ".rope.freq_base", 10000f, name);
         int window = md.containsKey(arch + ".attention.sliding_window") ? num(md, arch + ".attention.sliding_window", name) : 0;
         RopeScaling scaling = RopeScaling.NONE;
         GgufValue type = md.get(arch + ".rope.scaling.type");
         if (type != null && type.value().equals("linear")) {
-            scaling = new RopeScaling(RopeScaling.Method.LINEAR, (float) md.get(arch + ".rope.scaling.factor").asDouble(), 1, 1, 0);
+            scaling = new RopeScaling(RopeScaling.Method.LINEAR, (float) real(md, arch + ".rope.scaling.factor", Double.NaN, name), 1, 1, 0);
         }
         // GGUF "llama" stores q/k rows permuted for interleaved pairs; "qwen2" keeps Hugging Face's order (NEOX).
         RotaryLayout layout = arch.equals("qwen2") ? RotaryLayout.HALF_SPLIT : RotaryLayout.INTERLEAVED;
@@ -186,6 +188,14 @@ public final class Gguf {
         GgufValue v = md.get(key);
         if (v == null || v.type() != GgufValue.Type.STRING) throw new LongbowException(name + ": missing string metadata '" + key + "'");
         return v.asString();
+    }
+
+    /** A float-valued key, {@code dflt} when absent (NaN: required). */
+    private static double real(Map<String, GgufValue> md, String key, double dflt, String name) {
+        GgufValue v = md.get(key);
+        if (v == null && !Double.isNaN(dflt)) return dflt;
+        if (v == null || !(v.value() instanceof Number n)) throw new LongbowException(name + ": missing numeric metadata '" + key + "'");
+        return n.doubleValue();
     }
 
     private static int num(Map<String, GgufValue> md, String key, String name) {

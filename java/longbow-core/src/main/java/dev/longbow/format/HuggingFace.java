@@ -137,7 +137,7 @@ public final class HuggingFace {
             boolean useWindow = !type.equals("qwen2") || Boolean.TRUE.equals(cfg.get("use_sliding_window"));
             if (sw != null && useWindow) window = (int) Math.min(Integer.MAX_VALUE, sw);
             return new ModelConfig(arch, dim, req(cfg, "intermediate_size", name), req(cfg, "num_hidden_layers", name), heads,
-                    kv == null ? heads : (int) (long) kv, hd == null ? dim / Math.max(1, heads) : (int) (long) hd,
+                    kv == null ? heads : positiveInt(kv, "num_key_value_heads", name), hd == null ? dim / Math.max(1, heads) : positiveInt(hd, "head_dim", name),
                     req(cfg, "vocab_size", name), req(cfg, "max_position_embeddings", name),
                     eps == null ? 1e-6f : (float) (double) eps, theta == null ? 10000f : (float) (double) theta,
                     RotaryLayout.HALF_SPLIT, ropeScaling(cfg, name), window);
@@ -151,15 +151,25 @@ public final class HuggingFace {
         @SuppressWarnings("unchecked") Map<String, Object> rs = (Map<String, Object>) raw;
         String t = Json.getString(rs, "rope_type");
         if (t == null) t = Json.getString(rs, "type");
-        Double factor = Json.getDouble(rs, "factor");
         return switch (String.valueOf(t)) {
             case "default" -> RopeScaling.NONE;
-            case "linear" -> new RopeScaling(RopeScaling.Method.LINEAR, factor.floatValue(), 1, 1, 0);
-            case "llama3" -> new RopeScaling(RopeScaling.Method.LLAMA3, factor.floatValue(),
-                    Json.getDouble(rs, "low_freq_factor").floatValue(), Json.getDouble(rs, "high_freq_factor").floatValue(),
-                    (int) (long) Json.getLong(rs, "original_max_position_embeddings"));
+            case "linear" -> new RopeScaling(RopeScaling.Method.LINEAR, (float) ropeNumber(rs, "factor", name), 1, 1, 0);
+            case "llama3" -> new RopeScaling(RopeScaling.Method.LLAMA3, (float) ropeNumber(rs, "factor", name),
+                    (float) ropeNumber(rs, "low_freq_factor", name), (float) ropeNumber(rs, "high_freq_factor", name),
+                    (int) ropeNumber(rs, "original_max_position_embeddings", name));
             default -> throw new LongbowException(name + ": rope_scaling type '" + t + "' is not supported yet");
         };
+    }
+
+    private static double ropeNumber(Map<String, Object> rs, String key, String name) {
+        Double v = Json.getDouble(rs, key);
+        if (v == null) throw new LongbowException(name + ": rope_scaling has no '" + key + "'");
+        return v;
+    }
+
+    private static int positiveInt(long v, String key, String name) {
+        if (v <= 0 || v > Integer.MAX_VALUE) throw new LongbowException(name + ": '" + key + "' = " + v + " is out of range");
+        return (int) v;
     }
 
     private static int req(Map<String, Object> cfg, String key, String name) {

@@ -24,6 +24,10 @@ public final class ModelLoader {
         } catch (IOException e) {
             arena.close();
             throw new LongbowException(path + ": cannot read: " + e.getMessage());
+        } catch (LongbowException e) {
+            arena.close();
+            // Every error about a model file names the file, whichever layer noticed it.
+            throw e.getMessage().contains(path.toString()) ? e : new LongbowException(path + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             arena.close();
             throw e;

@@ -10,6 +10,13 @@ public record RopeScaling(Method method, float factor, float lowFreqFactor, floa
 
     public static final RopeScaling NONE = new RopeScaling(Method.NONE, 1f, 1f, 1f, 0);
 
+    public RopeScaling {
+        if (!(factor > 0) || Float.isInfinite(factor)) throw new dev.longbow.LongbowException("rope scaling factor must be a positive number, got " + factor);
+        if (method == Method.LLAMA3 && (!(lowFreqFactor > 0) || !(highFreqFactor > lowFreqFactor) || originalContext <= 0)) {
+            throw new dev.longbow.LongbowException("llama3 rope scaling needs 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0");
+        }
+    }
+
     /** theta_i = base^(-2i/d), computed in float as llama2.c and transformers do, then scaled. */
     public float[] inverseFrequencies(int rotaryDim, float base) {
         float[] inv = new float[rotaryDim / 2];

@@ -16,6 +16,9 @@ import java.util.Map;
 
 /** Finds and loads the tokenizer for a model, or one named by the user, working out its kind from the file. */
 public final class Tokenizers {
+    /** A llama2.c tokenizer.bin is kilobytes to a few megabytes; anything this big is another file given by mistake. */
+    private static final long MAX_TOKENIZER_BIN = 1 << 28;
+
     private Tokenizers() {}
 
     /** The tokenizer that goes with {@code model}: the user's file if given, else GGUF metadata or a file beside it. */
@@ -46,6 +49,8 @@ public final class Tokenizers {
             if (name.endsWith(".json") || name.endsWith(".model")) {
                 throw new LongbowException(path + ": tokenizer.json and SentencePiece .model files are not supported yet; use a GGUF or llama2.c tokenizer.bin");
             }
+            long size = Files.size(path);
+            if (size > MAX_TOKENIZER_BIN) throw new LongbowException(path + ": " + size + " bytes is too large for a llama2.c tokenizer.bin");
             return fromLlama2cBin(Files.readAllBytes(path), path.toString());
         } catch (IOException e) {
             throw new LongbowException(path + ": cannot read: " + e.getMessage());
@@ -103,13 +108,18 @@ public final class Tokenizers {
         for (int i = 0; i < n; i++) {
             if (!(tokens.get(i) instanceof String p)) throw new LongbowException(name + ": token " + i + " is not a string");
             pieces[i] = p.replace('\u2581', ' ');
-            scores[i] = sc == null ? 0f : ((Number) sc.get(i)).floatValue();
-            types[i] = ty == null ? SentencePieceBpe.NORMAL : ((Number) ty.get(i)).intValue();
+            scores[i] = sc == null ? 0f : number(sc.get(i), "tokenizer.ggml.scores", i, name).floatValue();
+            types[i] = ty == null ? SentencePieceBpe.NORMAL : number(ty.get(i), "tokenizer.ggml.token_type", i, name).intValue();
         }
         int bos = id(md, "tokenizer.ggml.bos_token_id", 1, n, name);
         int eos = id(md, "tokenizer.ggml.eos_token_id", 2, n, name);
         int unk = id(md, "tokenizer.ggml.unknown_token_id", 0, n, name);
         return new SentencePieceBpe(pieces, scores, types, bos, eos, unk);
+    }
+
+    private static Number number(Object v, String key, int i, String name) {
+        if (!(v instanceof Number n)) throw new LongbowException(name + ": " + key + "[" + i + "] is not a number");
+        return n;
     }
 
     private static List<Object> array(Map<String, GgufValue> md, String key, String name) {
@@ -121,7 +131,8 @@ public final class Tokenizers {
     private static int id(Map<String, GgufValue> md, String key, int dflt, int n, String name) {
         GgufValue v = md.get(key);
         if (v == null) return dflt;
-        long id = v.asLong();
+        if (!(v.value() instanceof Number num)) throw new LongbowException(name + ": " + key + " is not a number");
+        long id = num.longValue();
         if (id < 0 || id >= n) throw new LongbowException(name + ": " + key + " = " + id + " is outside the vocabulary");
         return (int) id;
     }
