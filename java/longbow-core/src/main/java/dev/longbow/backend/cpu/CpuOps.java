@@ -97,11 +97,15 @@ public final class CpuOps implements Ops {
         }
     }
 
-    /** Norm weights and biases are short: dequantize them to a fresh array (F32 is copied too, to keep one path). */
-    private static float[] vector(Tensor t) {
-        float[] v = new float[(int) t.elementCount()];
-        Tensor.dequantize(t.type(), t.data(), 0, v, 0, v.length);
-        return v;
+    /** Norm weights and biases are short and read every token: dequantize each once and keep it on the heap. */
+    private final java.util.Map<MemorySegment, float[]> vectors = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private float[] vector(Tensor t) {
+        return vectors.computeIfAbsent(t.data(), seg -> {
+            float[] v = new float[(int) t.elementCount()];
+            Tensor.dequantize(t.type(), seg, 0, v, 0, v.length);
+            return v;
+        });
     }
 
     @Override
@@ -161,13 +165,13 @@ public final class CpuOps implements Ops {
         CpuAct a = (CpuAct) x;
         int hd = rope.headDim(), half = hd / 2;
         float[] inv = rope.inverseFrequencies();
-        float[] cos = new float[half], sin = new float[half];
+        float[] cos = scratch(hd); // cos in [0, half), sin in [half, hd)
         for (int t = 0; t < n; t++) {
             int pos = startPos + t;
             for (int i = 0; i < half; i++) {
                 float val = pos * inv[i];
                 cos[i] = (float) Math.cos(val);
-                sin[i] = (float) Math.sin(val);
+                cos[half + i] = (float) Math.sin(val);
             }
             float[] d = a.data();
             for (int h = 0; h < heads; h++) {
@@ -176,8 +180,9 @@ public final class CpuOps implements Ops {
                     int i0 = rope.layout() == RotaryLayout.INTERLEAVED ? base + 2 * i : base + i;
                     int i1 = rope.layout() == RotaryLayout.INTERLEAVED ? i0 + 1 : i0 + half;
                     float v0 = d[i0], v1 = d[i1];
-                    d[i0] = v0 * cos[i] - v1 * sin[i];
-                    d[i1] = v0 * sin[i] + v1 * cos[i];
+                    float c = cos[i], sn = cos[half + i];
+                    d[i0] = v0 * c - v1 * sn;
+                    d[i1] = v0 * sn + v1 * c;
                 }
             }
         }
