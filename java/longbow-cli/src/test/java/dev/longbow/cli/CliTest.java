@@ -99,6 +99,7 @@ class CliTest {
         assertOneLineError(run("generate", "--model", model().toString(), "--prompt", prompt), "exceeds the context length");
         assertOneLineError(run("generate", "--model", model().toString(), "--prompt", "Once upon a time there was a dog.", "--ctx", "4"),
                 "exceeds the context length of 4");
+        assertOneLineError(run("generate", "--model", model().toString(), "--prompt", "hi", "--ctx", "2000000000"), "KV cache");
     }
 
     @Test

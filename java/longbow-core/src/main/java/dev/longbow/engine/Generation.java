@@ -47,14 +47,14 @@ public final class Generation {
         float[] logits = new float[model.config().vocabSize()];
         Sampler sampler = new Sampler(sampling);
         TokenDecoder decoder = tokenizer.decoder();
-        // The decoder sees the prompt even when it is not echoed: the first generated piece depends on what preceded it.
-        StringBuilder promptText = new StringBuilder();
-        for (int t : prompt) promptText.append(decoder.next(t));
-        if (echoPrompt && !promptText.isEmpty()) sink.accept(-1, promptText.toString());
         StopReason reason = StopReason.MAX_TOKENS;
         long start = System.nanoTime(), prefillNanos, firstNanos = 0, decodeStart;
 
         try (Transformer.State state = new Transformer.State(ops, model.config(), contextLength, Math.min(PREFILL_CHUNK, prompt.length))) {
+            // The decoder sees the prompt even when it is not echoed: the first generated piece depends on what preceded it.
+            StringBuilder promptText = new StringBuilder();
+            for (int t : prompt) promptText.append(decoder.next(t));
+            if (echoPrompt && !promptText.isEmpty()) sink.accept(-1, promptText.toString());
             int[] chunk = new int[state.chunk()];
             for (int pos = 0; pos < prompt.length; pos += chunk.length) {
                 if (cancelled.getAsBoolean()) return new Result(java.util.Arrays.copyOf(tokens, length), prompt.length, 0, StopReason.CANCELLED, System.nanoTime() - start, 0, 0);

@@ -81,6 +81,20 @@ class LlamaCppInteropTest {
     }
 
     @Test
+    void ggufConvertedFromHuggingFaceSafetensorsRunsIdenticallyInLlamaCpp() throws Exception {
+        Path hf = dir.resolve("hf");
+        try (ModelFile f = ModelLoader.open(TestData.bundledModel())) {
+            dev.longbow.convert.HfWriter.write(f, WeightType.F32, hf);
+        }
+        Path gguf = dir.resolve("from-hf.gguf");
+        try (ModelFile h = ModelLoader.open(hf)) {
+            GgufConverter.convert(h, Tokenizers.load(TestData.root().resolve("models/tok512.bin")), WeightType.F32, gguf);
+        }
+        // The converter permuted q/k rows back to llama.cpp's layout: llama.cpp must continue as the original does.
+        assertArrayEquals(longbow(TestData.bundledModel()), llamaCpp(gguf, CacheType.F32));
+    }
+
+    @Test
     void tokenizationAgreesWithLlamaCpp() throws Exception {
         Path gguf = convert(WeightType.F32);
         var ours = Tokenizers.load(gguf);

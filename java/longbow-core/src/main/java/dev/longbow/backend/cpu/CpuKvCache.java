@@ -18,8 +18,20 @@ final class CpuKvCache implements KvCache {
         this.contextLength = contextLength;
         this.kvDim = kvDim;
         long bytes = 4L * layers * contextLength * kvDim;
-        keys = arena.allocate(bytes, 64);
-        values = arena.allocate(bytes, 64);
+        // Allocation zero-fills, so an over-large cache would be killed by the OS rather than fail cleanly: check first.
+        long physical = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
+        if (physical > 0 && 2 * bytes > physical) {
+            throw new dev.longbow.LongbowException(String.format("the KV cache for a context of %,d tokens needs %.1f GiB, more than this machine's %.1f GiB of memory; use a smaller --ctx",
+                    contextLength, 2.0 * bytes / (1L << 30), physical / (double) (1L << 30)));
+        }
+        try {
+            keys = arena.allocate(bytes, 64);
+            values = arena.allocate(bytes, 64);
+        } catch (OutOfMemoryError e) {
+            arena.close();
+            throw new dev.longbow.LongbowException(String.format("the KV cache for a context of %,d tokens needs %.1f GiB, more than can be allocated here; use a smaller --ctx",
+                    contextLength, 2.0 * bytes / (1L << 30)));
+        }
     }
 
     /** Byte offset of position {@code pos} in {@code layer}. */
