@@ -67,7 +67,15 @@ final class ConvertCommand implements Command {
                 err.printf("wrote %s (%s) in %.1f s%n", dst, type, (System.nanoTime() - start) / 1e9);
                 return 0;
             }
-            GgufConverter.convert(f, Tokenizers.forModel(f, a.path("--tokenizer")), type, dst);
+            dev.longbow.tokenizer.Tokenizer tokenizer = null;
+            try {
+                tokenizer = Tokenizers.forModel(f, a.path("--tokenizer"));
+            } catch (LongbowException e) {
+                if (a.has("--tokenizer")) throw e;
+                // The weights are still worth converting; say plainly what the file will lack.
+                err.println("longbow: warning: no tokenizer embedded (" + e.getMessage() + "); llama.cpp needs one to load the file");
+            }
+            GgufConverter.convert(f, tokenizer, type, dst);
             err.printf("wrote %s (%s, %,d bytes) in %.1f s%n", dst, type, java.nio.file.Files.size(dst), (System.nanoTime() - start) / 1e9);
         }
         return 0;
