@@ -54,13 +54,9 @@ final class Args {
     }
 
     int integer(String name, int dflt) {
-        String v = values.get(name);
-        if (v == null) return dflt;
-        try {
-            return Integer.parseInt(v);
-        } catch (NumberFormatException e) {
-            throw new LongbowException(command + ": " + name + " expects an integer, got '" + v + "'");
-        }
+        long v = longValue(name, dflt);
+        if (v != (int) v) throw new LongbowException(command + ": " + name + " is out of range: " + v);
+        return (int) v;
     }
 
     long longValue(String name, long dflt) {

@@ -48,7 +48,7 @@ public final class Generation {
         Sampler sampler = new Sampler(sampling);
         TokenDecoder decoder = tokenizer.decoder();
         StopReason reason = StopReason.MAX_TOKENS;
-        long start = System.nanoTime(), prefillNanos, firstNanos = 0, decodeStart;
+        long start = System.nanoTime(), prefillNanos, firstNanos = 0;
 
         try (Transformer.State state = new Transformer.State(ops, model.config(), contextLength, Math.min(PREFILL_CHUNK, prompt.length))) {
             // The decoder sees the prompt even when it is not echoed: the first generated piece depends on what preceded it.
@@ -63,7 +63,6 @@ public final class Generation {
                 model.forward(ops, state, chunk, n, pos, logits);
             }
             prefillNanos = System.nanoTime() - start;
-            decodeStart = System.nanoTime();
             int generated = 0;
             int[] one = new int[1];
             while (generated < maxTokens) {
@@ -90,7 +89,7 @@ public final class Generation {
             }
             String rest = decoder.flush();
             if (!rest.isEmpty()) sink.accept(-1, rest);
-            long decodeNanos = generated > 1 ? System.nanoTime() - decodeStart - (firstNanos - prefillNanos) : 0;
+            long decodeNanos = generated > 1 ? System.nanoTime() - start - firstNanos : 0; // time after the first token
             return new Result(java.util.Arrays.copyOf(tokens, length), prompt.length, generated, reason, prefillNanos, Math.max(0, decodeNanos), firstNanos);
         }
     }

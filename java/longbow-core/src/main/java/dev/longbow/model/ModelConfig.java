@@ -32,11 +32,6 @@ public record ModelConfig(
         return heads * headDim;
     }
 
-    public ModelConfig withRotaryLayout(RotaryLayout layout) {
-        return new ModelConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocabSize, contextLength,
-                normEps, ropeTheta, layout, ropeScaling, slidingWindow);
-    }
-
     /** Rejects shapes no real model has before anything is sized from them. */
     public void validate(String file) {
         check(dim > 0 && dim <= 1 << 16, file, "embedding size " + dim);

@@ -27,6 +27,9 @@ public final class CpuOps implements Ops {
     private final ForkJoinPool pool;
     private final int threads;
     private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
+    /** Per calling thread: activations quantized or rounded for one matmul; pool tasks only read them until join. */
+    private final ThreadLocal<Q8Activations> q8Buffer = ThreadLocal.withInitial(Q8Activations::new);
+    private final ThreadLocal<float[]> f16Buffer = ThreadLocal.withInitial(() -> new float[0]);
 
     public CpuOps(int threads) {
         this.threads = Math.max(1, threads);
@@ -117,7 +120,7 @@ public final class CpuOps implements Ops {
         }
         float[] b = bias == null ? null : vector(bias);
         // Block-quantized weights meet activations quantized to Q8_0 blocks, as llama.cpp computes them.
-        Q8Activations q8 = w.type() == WeightType.Q8_0 || w.type() == WeightType.Q4_0 ? Q8Activations.of(in, n) : null;
+        Q8Activations q8 = w.type() == WeightType.Q8_0 || w.type() == WeightType.Q4_0 ? q8Buffer.get().quantize(in, n) : null;
         // Likewise F16 weights meet activations rounded to F16.
         CpuAct x16 = w.type() == WeightType.F16 ? roundedToF16(in, n) : in;
         int block = Math.max(1, Math.min(64, rows / (threads * 4)));
@@ -140,8 +143,9 @@ public final class CpuOps implements Ops {
         });
     }
 
-    private static CpuAct roundedToF16(CpuAct x, int n) {
-        float[] r = new float[n * x.cols()];
+    private CpuAct roundedToF16(CpuAct x, int n) {
+        float[] r = f16Buffer.get();
+        if (r.length < n * x.cols()) f16Buffer.set(r = new float[n * x.cols()]);
         for (int t = 0; t < n; t++) {
             for (int i = 0; i < x.cols(); i++) r[t * x.cols() + i] = Float.float16ToFloat(Float.floatToFloat16(x.data()[x.at(t) + i]));
         }

@@ -11,33 +11,30 @@ import java.nio.ByteOrder;
 final class Q8Activations {
     private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final byte[] q;
-    private final float[] scales;
-    private final int blocks;
+    private byte[] q = new byte[0];
+    private float[] scales = new float[0];
+    private int blocks;
 
-    private Q8Activations(int rows, int cols) {
-        blocks = cols / 32;
-        q = new byte[rows * cols];
-        scales = new float[rows * blocks];
-    }
-
-    static Q8Activations of(CpuAct x, int n) {
-        Q8Activations a = new Q8Activations(n, x.cols());
+    /** Quantizes the first n rows of x into this buffer (reused across calls by one thread) and returns it. */
+    Q8Activations quantize(CpuAct x, int n) {
+        blocks = x.cols() / 32;
+        if (q.length < n * x.cols()) q = new byte[n * x.cols()];
+        if (scales.length < n * blocks) scales = new float[n * blocks];
         float[] d = x.data();
         for (int t = 0; t < n; t++) {
             int base = x.at(t);
-            for (int b = 0; b < a.blocks; b++) {
+            for (int b = 0; b < blocks; b++) {
                 int o = base + b * 32;
                 float amax = 0;
                 for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(d[o + j]));
                 float scale = amax / 127f;
                 float inv = amax != 0 ? 127f / amax : 0f; // llama.cpp's SIMD quantizer, not 1/scale
                 // The scale is stored as fp16 in llama.cpp's block; round it the same way.
-                a.scales[t * a.blocks + b] = Float.float16ToFloat(Float.floatToFloat16(scale));
-                for (int j = 0; j < 32; j++) a.q[(t * a.blocks + b) * 32 + j] = (byte) Math.rint(d[o + j] * inv);
+                scales[t * blocks + b] = Float.float16ToFloat(Float.floatToFloat16(scale));
+                for (int j = 0; j < 32; j++) q[(t * blocks + b) * 32 + j] = (byte) Math.rint(d[o + j] * inv);
             }
         }
-        return a;
+        return this;
     }
 
     float dotQ8_0(MemorySegment w, long rowOffset, int t) {
