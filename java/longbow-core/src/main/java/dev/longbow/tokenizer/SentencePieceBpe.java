@@ -84,7 +84,7 @@ public final class SentencePieceBpe implements Tokenizer {
     }
 
     @Override
-    public int[] encode(String text, boolean addBos) {
+    public int[] encode(String text, boolean addBos, boolean parseSpecial) {
         byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
         int[] sym = new int[utf8.length + 2];
         int n = 0;
