@@ -4,6 +4,9 @@ import dev.longbow.LongbowException;
 import dev.longbow.convert.Synth;
 import dev.longbow.tensor.WeightType;
 
+import dev.longbow.tokenizer.Tokenizer;
+import dev.longbow.tokenizer.Tokenizers;
+
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Set;
@@ -21,15 +24,16 @@ final class SynthCommand implements Command {
 
     @Override
     public String help() {
-        return "usage: longbow synth --shape NAME --out FILE.gguf [--type f32|f16|q8_0|q4_0] [--seed S]\n\n"
+        return "usage: longbow synth --shape NAME --out FILE.gguf [--type f32|f16|q8_0|q4_0] [--seed S] [--tokenizer PATH]\n\n"
                 + "  --shape NAME  one of: " + String.join(", ", Synth.SHAPES.keySet()) + "\n"
                 + "  --type T      weight type (default q8_0)\n"
-                + "  --seed S      weights seed (default 1); the same seed gives the same file\n";
+                + "  --seed S      weights seed (default 1); the same seed gives the same file\n"
+                + "  --tokenizer PATH  carry this tokenizer (its size sets the vocabulary; default: a made-up SentencePiece one)\n";
     }
 
     @Override
     public Set<String> valuedOptions() {
-        return Set.of("--shape", "--out", "--type", "--seed");
+        return Set.of("--shape", "--out", "--type", "--seed", "--tokenizer");
     }
 
     @Override
@@ -45,7 +49,8 @@ final class SynthCommand implements Command {
         WeightType type = WeightType.parse(typeName);
         if (type == null || type == WeightType.BF16) throw new LongbowException("synth: unknown --type '" + typeName + "' (f32, f16, q8_0, q4_0)");
         long start = System.nanoTime();
-        Synth.write(Synth.shape(a.str("--shape", "")), type, a.longValue("--seed", 1), dst);
+        Tokenizer tokenizer = a.has("--tokenizer") ? Tokenizers.load(a.path("--tokenizer")) : null;
+        Synth.write(Synth.shape(a.str("--shape", "")), type, a.longValue("--seed", 1), dst, tokenizer);
         err.printf("wrote %s (%s, %,d bytes) in %.1f s%n", dst, type, java.nio.file.Files.size(dst), (System.nanoTime() - start) / 1e9);
         return 0;
     }

@@ -9,6 +9,7 @@ import dev.longbow.model.RotaryLayout;
 import dev.longbow.tensor.Quantizer;
 import dev.longbow.tensor.WeightType;
 import dev.longbow.tokenizer.SentencePieceBpe;
+import dev.longbow.tokenizer.Tokenizer;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -40,6 +41,8 @@ public final class Synth {
         shape("qwen2-0.5b", "qwen2", 896, 4864, 24, 14, 2, 151936, 32768, 1000000f, 0);
         shape("stories110m", "llama", 768, 2048, 12, 12, 12, 32000, 1024, 10000f, 0);
         shape("stories15m", "llama", 288, 768, 6, 6, 6, 32000, 256, 10000f, 0);
+        // The smallest file that still runs: for carrying a tokenizer into another engine.
+        shape("tiny", "llama", 64, 128, 1, 4, 4, 32000, 512, 10000f, 0);
     }
 
     private static void shape(String name, String arch, int dim, int hidden, int layers, int heads, int kv, int vocab, int ctx, float theta, int window) {
@@ -54,8 +57,14 @@ public final class Synth {
     }
 
     public static void write(ModelConfig c, WeightType type, long seed, Path out) throws IOException {
+        write(c, type, seed, out, null);
+    }
+
+    /** As {@link #write(ModelConfig, WeightType, long, Path)}, carrying {@code tokenizer} (its size sets the vocabulary); null for a made-up one. */
+    public static void write(ModelConfig shape, WeightType type, long seed, Path out, Tokenizer tokenizer) throws IOException {
+        ModelConfig c = tokenizer == null ? shape : withVocabulary(shape, tokenizer.vocabSize());
         Map<String, GgufValue> md = GgufConverter.metadata(c, type, "synthetic");
-        md.putAll(GgufConverter.tokenizerMetadata(vocabulary(c.vocabSize())));
+        md.putAll(GgufConverter.tokenizerMetadata(tokenizer != null ? tokenizer : vocabulary(c.vocabSize())));
         List<GgufWriter.OutTensor> tensors = new ArrayList<>();
         matrix(tensors, "token_embd.weight", c.vocabSize(), c.dim(), type, seed, 1f);
         for (int l = 0; l < c.layers(); l++) {
@@ -78,6 +87,11 @@ public final class Synth {
         ones(tensors, "output_norm.weight", c.dim());
         matrix(tensors, "output.weight", c.vocabSize(), c.dim(), type, seed, 1f);
         GgufWriter.write(out, md, tensors);
+    }
+
+    private static ModelConfig withVocabulary(ModelConfig c, int vocab) {
+        return new ModelConfig(c.architecture(), c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(), c.headDim(), vocab,
+                c.contextLength(), c.normEps(), c.ropeTheta(), c.rotaryLayout(), c.ropeScaling(), c.slidingWindow());
     }
 
     private static void ones(List<GgufWriter.OutTensor> out, String name, int n) {
