@@ -42,6 +42,7 @@ final class GenerateCommand implements Command {
                   --repeat-penalty R  penalise the last 64 tokens (default 1.0 = off)
                   --seed S            random seed (default: random, printed with --json)
                   --no-bos            do not start with the BOS token
+                  --parse-special     special tokens spelled in the prompt (<|im_start|>) become their ids
                   --json              print one JSON object: text, token counts, speeds, stop reason
                 """;
     }
@@ -54,7 +55,7 @@ final class GenerateCommand implements Command {
 
     @Override
     public Set<String> flags() {
-        return Set.of("--json", "--no-bos");
+        return Set.of("--json", "--no-bos", "--parse-special");
     }
 
     @Override
@@ -75,7 +76,7 @@ final class GenerateCommand implements Command {
         boolean json = a.has("--json");
 
         try (Model model = Longbow.load(ModelOptions.model(a), ModelOptions.load(a))) {
-            GenerateRequest request = new GenerateRequest(prompt, maxTokens, sampling, !a.has("--no-bos"), !json, new AtomicBoolean());
+            GenerateRequest request = new GenerateRequest(prompt, maxTokens, sampling, !a.has("--no-bos"), a.has("--parse-special"), !json, new AtomicBoolean());
             GenerateResult r = model.stream(request, (id, text) -> {
                 if (!json) {
                     out.print(text);

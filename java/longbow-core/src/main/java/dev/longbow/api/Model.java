@@ -60,7 +60,8 @@ public final class Model implements AutoCloseable {
         lifecycle.readLock().lock();
         try {
             if (closed) throw new IllegalStateException("model is closed");
-            int[] prompt = tokenizer.encode(request.prompt(), request.addBos());
+            int[] prompt = tokenizer.encode(request.prompt(), request.addBos(), request.parseSpecial());
+            if (prompt.length == 0) throw new LongbowException("the prompt is empty and the vocabulary has no BOS token to start from; give a prompt");
             StringBuilder text = new StringBuilder();
             Generation.Result r = Generation.run(transformer, ops, tokenizer, prompt, request.sampling(), request.maxTokens(),
                     contextLength, request.echoPrompt(), (id, piece) -> {
