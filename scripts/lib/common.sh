@@ -2,7 +2,7 @@
 # Source it; it defines LONGBOW_ROOT, JAVA, longbow_build.
 
 LONGBOW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-LONGBOW_JVM_FLAGS=(--enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xss4m)
+LONGBOW_JVM_FLAGS=(--enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -XX:+UseParallelGC -Xss4m)
 
 # Prints the major version of the java binary $1, or nothing.
 java_major() {

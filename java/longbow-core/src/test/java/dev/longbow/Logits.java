@@ -10,9 +10,13 @@ public final class Logits {
     private Logits() {}
 
     public static float[][] of(ModelFile f, int[] tokens) {
+        return of(f, tokens, CpuOps.Kernels.VECTOR);
+    }
+
+    public static float[][] of(ModelFile f, int[] tokens, CpuOps.Kernels kernels) {
         Transformer t = new Transformer(f.config(), ModelWeights.bind(f.config(), f.tensors(), f.path().toString()));
         float[][] out = new float[tokens.length][f.config().vocabSize()];
-        try (CpuOps ops = new CpuOps(2); Transformer.State s = new Transformer.State(ops, f.config(), f.config().contextLength(), 1)) {
+        try (CpuOps ops = new CpuOps(2, kernels); Transformer.State s = new Transformer.State(ops, f.config(), f.config().contextLength(), 1)) {
             for (int i = 0; i < tokens.length; i++) t.forward(ops, s, new int[]{tokens[i]}, 1, i, out[i]);
         }
         return out;

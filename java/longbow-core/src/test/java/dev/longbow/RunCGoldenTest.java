@@ -35,7 +35,7 @@ class RunCGoldenTest {
             int steps = ((Long) c.get("steps")).intValue();
             tests.add(DynamicTest.dynamicTest(modelName + " -n " + steps + " " + Json.write(prompt), () -> {
                 Model m = models.computeIfAbsent(modelName, n -> Longbow.load(TestData.shared("models/" + n),
-                        LoadOptions.DEFAULT.withTokenizer(TestData.shared("models/" + c.get("tokenizer")))));
+                        LoadOptions.DEFAULT.withTokenizer(TestData.shared("models/" + c.get("tokenizer"))).withReferenceKernels(true)));
                 int promptTokens = m.tokenizer().encode(prompt, true).length;
                 // run.c's -n counts every printed token, prompt included, and stops at the context length.
                 int budget = Math.min(steps, m.contextLength()) - (promptTokens - 1);

@@ -55,7 +55,7 @@ final class GenerateCommand implements Command {
 
     @Override
     public Set<String> flags() {
-        return Set.of("--json", "--no-bos", "--parse-special");
+        return Set.of("--json", "--no-bos", "--parse-special", "--reference-kernels");
     }
 
     @Override

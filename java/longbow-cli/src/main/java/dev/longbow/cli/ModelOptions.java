@@ -12,6 +12,7 @@ final class ModelOptions {
               --tokenizer PATH    tokenizer file (tokenizer.bin, vocab .gguf); default: found in or beside the model
               --threads N         worker threads (default: all cores)
               --ctx N             context length to run at (default: the model's)
+              --reference-kernels scalar FP32 kernels in llama2.c's order: slow, bit-exact with run.c
             """;
 
     private ModelOptions() {}
@@ -26,6 +27,6 @@ final class ModelOptions {
         if (threads < 0) throw new dev.longbow.LongbowException("--threads must be >= 1, got " + threads);
         int ctx = a.integer("--ctx", 0);
         if (ctx < 0) throw new dev.longbow.LongbowException("--ctx must be >= 1, got " + ctx);
-        return new LoadOptions(a.path("--tokenizer"), threads, ctx);
+        return new LoadOptions(a.path("--tokenizer"), threads, ctx, a.has("--reference-kernels"));
     }
 }

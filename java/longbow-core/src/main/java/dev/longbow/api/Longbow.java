@@ -26,7 +26,8 @@ public final class Longbow {
             Tokenizer tokenizer = Tokenizers.forModel(file, options.tokenizer());
             int ctx = options.contextLength() > 0 ? options.contextLength() : file.config().contextLength();
             int threads = options.threads() > 0 ? options.threads() : Runtime.getRuntime().availableProcessors();
-            return Model.open(file, tokenizer, new CpuOps(threads), ctx);
+            CpuOps.Kernels kernels = options.referenceKernels() ? CpuOps.Kernels.REFERENCE : CpuOps.Kernels.VECTOR;
+            return Model.open(file, tokenizer, new CpuOps(threads, kernels), ctx);
         } catch (RuntimeException e) {
             file.close();
             throw e;

@@ -12,33 +12,47 @@ import dev.longbow.tensor.WeightType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.concurrent.ForkJoinPool;
-import java.util.stream.IntStream;
 
 /**
- * The FP32 reference backend. Every reduction runs in the same order, in float, as llama2.c's run.c, so greedy
- * decoding matches it token for token; it is also the reference each GPU kernel is checked against.
- * Work is split across a fixed pool by output rows (matmul) and by (token, head) pairs (attention), which keeps
- * each value's arithmetic identical whatever the thread count.
+ * The CPU backend. With {@link Kernels#REFERENCE} every reduction runs in the same order, in float, as llama2.c's
+ * run.c, so greedy decoding matches it token for token; it is the reference each faster kernel (and each GPU
+ * kernel) is checked against. {@link Kernels#VECTOR} (the default) computes the same quantities with the Vector API,
+ * reading quantized weights in place, and differs from the reference by float rounding only.
+ * Work is split across a persistent pool by output rows (matmul) and by (token, head) pairs (attention), which keeps
+ * each value's arithmetic identical whatever the thread count. Nothing is allocated per token once buffers have grown.
  */
 public final class CpuOps implements Ops {
-    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    public enum Kernels { REFERENCE, VECTOR }
 
-    private final ForkJoinPool pool;
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Below this many multiply-adds, handing work to the pool costs more than it saves. */
+    private static final long PARALLEL_THRESHOLD = 1 << 16;
+    /** Output rows per matmul task: enough to amortise the hand-off, few enough to balance. */
+    private static final int ROWS_PER_TASK = 16;
+
+    private final WorkerPool pool;
     private final int threads;
+    private final Kernels kernels;
     private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
-    /** Per calling thread: activations quantized or rounded for one matmul; pool tasks only read them until join. */
-    private final ThreadLocal<Q8Activations> q8Buffer = ThreadLocal.withInitial(Q8Activations::new);
-    private final ThreadLocal<float[]> f16Buffer = ThreadLocal.withInitial(() -> new float[0]);
+    // Used only while holding the pool's lock, so one of each serves every caller.
+    private final Q8Activations q8 = new Q8Activations();
+    private float[] f16Rounded = new float[0];
+    private final MatmulJob matmulJob = new MatmulJob();
+    private final AttentionJob attentionJob = new AttentionJob();
 
     public CpuOps(int threads) {
+        this(threads, Kernels.VECTOR);
+    }
+
+    public CpuOps(int threads, Kernels kernels) {
         this.threads = Math.max(1, threads);
-        this.pool = new ForkJoinPool(this.threads);
+        this.kernels = kernels;
+        this.pool = new WorkerPool(this.threads);
     }
 
     @Override
     public String name() {
-        return "cpu (" + threads + " threads)";
+        return "cpu (" + threads + " threads" + (kernels == Kernels.REFERENCE ? ", reference kernels" : "") + ")";
     }
 
     private float[] scratch(int n) {
@@ -50,14 +64,12 @@ public final class CpuOps implements Ops {
         return s;
     }
 
-    /** Below this many multiply-adds, handing work to the pool costs more than it saves. */
-    private static final long PARALLEL_THRESHOLD = 1 << 16;
-
-    private void parallel(int tasks, long work, java.util.function.IntConsumer body) {
+    /** Runs the job on the pool, or on the calling thread alone when it is too small to share. Hold the pool's lock. */
+    private void parallel(int tasks, long work, java.util.function.IntConsumer job) {
         if (threads == 1 || tasks == 1 || work < PARALLEL_THRESHOLD) {
-            for (int i = 0; i < tasks; i++) body.accept(i);
+            for (int i = 0; i < tasks; i++) job.accept(i);
         } else {
-            pool.submit(() -> IntStream.range(0, tasks).parallel().forEach(body)).join();
+            pool.run(tasks, job);
         }
     }
 
@@ -119,33 +131,71 @@ public final class CpuOps implements Ops {
             throw new IllegalArgumentException(w.name() + " " + rows + "x" + cols + " applied to " + in.cols() + " -> " + o.cols());
         }
         float[] b = bias == null ? null : vector(bias);
-        // Block-quantized weights meet activations quantized to Q8_0 blocks, as llama.cpp computes them.
-        Q8Activations q8 = w.type() == WeightType.Q8_0 || w.type() == WeightType.Q4_0 ? q8Buffer.get().quantize(in, n) : null;
-        // Likewise F16 weights meet activations rounded to F16.
-        CpuAct x16 = w.type() == WeightType.F16 ? roundedToF16(in, n) : in;
-        int block = Math.max(1, Math.min(64, rows / (threads * 4)));
-        int tasks = (rows + block - 1) / block;
-        parallel(tasks, (long) rows * cols * n, task -> {
-            int r0 = task * block, r1 = Math.min(rows, r0 + block);
-            float[] row = w.type() == WeightType.F32 || q8 != null ? null : scratch(cols);
+        synchronized (pool) {
+            MatmulJob job = matmulJob;
+            job.out = o;
+            job.in = in;
+            job.w = w;
+            job.bias = b;
+            job.n = n;
+            // Block-quantized weights meet activations quantized to Q8_0 blocks, as llama.cpp computes them.
+            job.q8 = w.type() == WeightType.Q8_0 || w.type() == WeightType.Q4_0 ? q8.quantize(in, n) : null;
+            // Likewise F16 weights meet activations rounded to F16.
+            job.x16 = w.type() == WeightType.F16 ? roundedToF16(in, n) : in;
+            parallel((rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK, (long) rows * cols * n, job);
+            job.out = job.in = job.x16 = null;
+            job.w = null;
+        }
+    }
+
+    /** One band of output rows for every token; fields are set under the pool's lock before each run. */
+    private final class MatmulJob implements java.util.function.IntConsumer {
+        CpuAct out, in, x16;
+        Tensor w;
+        float[] bias;
+        Q8Activations q8;
+        int n;
+
+        @Override
+        public void accept(int task) {
+            int rows = w.rows(), cols = w.cols();
+            int r0 = task * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
+            WeightType type = w.type();
+            MemorySegment data = w.data();
+            boolean vector = kernels == Kernels.VECTOR;
+            float[] row = vector || type == WeightType.F32 || q8 != null ? null : scratch(cols);
+            long rowBytes = type.bytesFor(cols);
+            int blocks = cols / 32;
             for (int r = r0; r < r1; r++) {
+                long ro = r * rowBytes;
                 if (row != null) w.readRow(r, row, 0);
                 for (int t = 0; t < n; t++) {
-                    float val = switch (w.type()) {
-                        case F32 -> dotF32(w.data(), (long) r * cols * 4, in.data(), in.at(t), cols);
-                        case Q8_0 -> q8.dotQ8_0(w.data(), (long) r * (cols / 32) * 34, t);
-                        case Q4_0 -> q8.dotQ4_0(w.data(), (long) r * (cols / 32) * 18, t);
-                        default -> dot(row, x16.data(), x16.at(t), cols);
-                    };
-                    o.data()[o.at(t) + r] = b == null ? val : val + b[r];
+                    float val;
+                    if (vector) {
+                        val = switch (type) {
+                            case F32 -> VectorKernels.dotF32(data, ro, in.data(), in.at(t), cols);
+                            case F16 -> VectorKernels.dotF16(data, ro, x16.data(), x16.at(t), cols);
+                            case BF16 -> VectorKernels.dotBF16(data, ro, in.data(), in.at(t), cols);
+                            case Q8_0 -> VectorKernels.dotQ8_0(data, ro, q8.values(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks);
+                            case Q4_0 -> VectorKernels.dotQ4_0(data, ro, q8.values(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks);
+                        };
+                    } else {
+                        val = switch (type) {
+                            case F32 -> dotF32(data, ro, in.data(), in.at(t), cols);
+                            case Q8_0 -> q8.dotQ8_0(data, ro, t);
+                            case Q4_0 -> q8.dotQ4_0(data, ro, t);
+                            default -> dot(row, x16.data(), x16.at(t), cols);
+                        };
+                    }
+                    out.data()[out.at(t) + r] = bias == null ? val : val + bias[r];
                 }
             }
-        });
+        }
     }
 
     private CpuAct roundedToF16(CpuAct x, int n) {
-        float[] r = f16Buffer.get();
-        if (r.length < n * x.cols()) f16Buffer.set(r = new float[n * x.cols()]);
+        float[] r = f16Rounded;
+        if (r.length < n * x.cols()) f16Rounded = r = new float[n * x.cols()];
         for (int t = 0; t < n; t++) {
             for (int i = 0; i < x.cols(); i++) r[t * x.cols() + i] = Float.float16ToFloat(Float.floatToFloat16(x.data()[x.at(t) + i]));
         }
@@ -205,34 +255,66 @@ public final class CpuOps implements Ops {
 
     @Override
     public void attention(Act out, Act q, KvCache cache, int layer, Attention p, int startPos, int n) {
-        CpuKvCache c = (CpuKvCache) cache;
-        CpuAct o = (CpuAct) out, qa = (CpuAct) q;
-        int hd = p.headDim(), groups = p.heads() / p.kvHeads();
-        float scale = (float) Math.sqrt(hd);
-        parallel(n * p.heads(), (long) n * p.heads() * (startPos + n) * hd, task -> {
+        synchronized (pool) {
+            AttentionJob job = attentionJob;
+            job.cache = (CpuKvCache) cache;
+            job.out = (CpuAct) out;
+            job.q = (CpuAct) q;
+            job.layer = layer;
+            job.p = p;
+            job.startPos = startPos;
+            parallel(n * p.heads(), (long) n * p.heads() * (startPos + n) * p.headDim(), job);
+            job.cache = null;
+            job.out = job.q = null;
+            job.p = null;
+        }
+    }
+
+    /** One (token, head) pair: scores over the cached keys, softmax, weighted sum of the cached values. */
+    private final class AttentionJob implements java.util.function.IntConsumer {
+        CpuKvCache cache;
+        CpuAct out, q;
+        Attention p;
+        int layer, startPos;
+
+        @Override
+        public void accept(int task) {
+            CpuKvCache c = cache;
+            int hd = p.headDim(), groups = p.heads() / p.kvHeads();
+            float scale = (float) Math.sqrt(hd);
             int t = task / p.heads(), h = task % p.heads();
             int pos = startPos + t;
             int first = p.slidingWindow() > 0 ? Math.max(0, pos - p.slidingWindow() + 1) : 0;
             float[] att = scratch(pos + 1);
-            int qo = qa.at(t) + h * hd;
+            float[] qd = q.data();
+            int qo = q.at(t) + h * hd;
             long kvHeadOffset = 4L * (h / groups) * hd;
+            boolean vector = kernels == Kernels.VECTOR;
             for (int s = first; s <= pos; s++) {
                 long ko = c.offset(layer, s) + kvHeadOffset;
-                float score = 0.0f;
-                for (int i = 0; i < hd; i++) score += qa.data()[qo + i] * c.key(ko + 4L * i);
-                score /= scale;
-                att[s] = score;
+                float score;
+                if (vector) {
+                    score = VectorKernels.dot(qd, qo, c.keys, ko, hd);
+                } else {
+                    score = 0.0f;
+                    for (int i = 0; i < hd; i++) score += qd[qo + i] * c.key(ko + 4L * i);
+                }
+                att[s] = score / scale;
             }
             softmax(att, first, pos + 1);
-            float[] od = o.data();
-            int oo = o.at(t) + h * hd;
+            float[] od = out.data();
+            int oo = out.at(t) + h * hd;
             for (int i = 0; i < hd; i++) od[oo + i] = 0.0f;
             for (int s = first; s <= pos; s++) {
                 long vo = c.offset(layer, s) + kvHeadOffset;
                 float a = att[s];
-                for (int i = 0; i < hd; i++) od[oo + i] += a * c.value(vo + 4L * i);
+                if (vector) {
+                    VectorKernels.axpy(a, c.values, vo, od, oo, hd);
+                } else {
+                    for (int i = 0; i < hd; i++) od[oo + i] += a * c.value(vo + 4L * i);
+                }
             }
-        });
+        }
     }
 
     static void softmax(float[] x, int from, int to) {
@@ -277,6 +359,6 @@ public final class CpuOps implements Ops {
 
     @Override
     public void close() {
-        pool.shutdown();
+        pool.close();
     }
 }

@@ -37,6 +37,22 @@ final class Q8Activations {
         return this;
     }
 
+    byte[] values() {
+        return q;
+    }
+
+    float[] scales() {
+        return scales;
+    }
+
+    int valueOffset(int t) {
+        return t * blocks * 32;
+    }
+
+    int scaleOffset(int t) {
+        return t * blocks;
+    }
+
     float dotQ8_0(MemorySegment w, long rowOffset, int t) {
         float sum = 0;
         int qo = t * blocks * 32;

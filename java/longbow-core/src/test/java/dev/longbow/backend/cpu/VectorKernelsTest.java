@@ -1,0 +1,158 @@
+package dev.longbow.backend.cpu;
+
+import dev.longbow.Logits;
+import dev.longbow.TestData;
+import dev.longbow.api.GenerateRequest;
+import dev.longbow.api.LoadOptions;
+import dev.longbow.api.Longbow;
+import dev.longbow.api.Model;
+import dev.longbow.format.ModelFile;
+import dev.longbow.format.ModelLoader;
+import dev.longbow.tensor.Quantizer;
+import dev.longbow.tensor.WeightType;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Each vector kernel against the scalar reference in {@link CpuOps} ({@link CpuOps.Kernels#REFERENCE}), on random
+ * rows of awkward lengths (tails shorter than a vector) and on a whole model. Tolerances: the kernels only reorder
+ * float sums, so the error bound is a few ulps of the sum of |w·x| terms; quantized kernels see the same integer
+ * products as the reference, so their bound is the same.
+ */
+class VectorKernelsTest {
+    private static final int[] LENGTHS = {32, 64, 96, 288, 2048, 4096 + 32};
+
+    private static float[] random(SplittableRandom r, int n, double scale) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) ((r.nextDouble() * 2 - 1) * scale);
+        // A few outliers, as real activations have.
+        for (int i = 0; i < n / 64; i++) v[r.nextInt(n)] *= 20;
+        return v;
+    }
+
+    private static double absSum(float[] w, float[] x, int n) {
+        double s = 0;
+        for (int i = 0; i < n; i++) s += Math.abs((double) w[i] * x[i]);
+        return s;
+    }
+
+    private static void assertClose(double expected, double actual, double scale, String what) {
+        double tol = 1e-5 * scale + 1e-6;
+        assertTrue(Math.abs(expected - actual) <= tol, what + ": expected " + expected + " got " + actual + " (tolerance " + tol + ")");
+    }
+
+    @Test
+    void floatKernelsMatchScalarDotProducts() {
+        SplittableRandom r = new SplittableRandom(7);
+        for (int n : LENGTHS) {
+            float[] w = random(r, n, 1), x = random(r, n, 1);
+            double exact = 0;
+            for (int i = 0; i < n; i++) exact += (double) w[i] * x[i];
+            MemorySegment f32 = MemorySegment.ofArray(Quantizer.encode(WeightType.F32, w));
+            assertClose(exact, VectorKernels.dotF32(f32, 0, x, 0, n), absSum(w, x, n), "F32 n=" + n);
+            assertClose(exact, VectorKernels.dot(w, 0, x, 0, n), absSum(w, x, n), "heap dot n=" + n);
+
+            // F16 and BF16: compare against the exactly widened weights.
+            for (WeightType t : List.of(WeightType.F16, WeightType.BF16)) {
+                MemorySegment seg = MemorySegment.ofArray(Quantizer.encode(t, w));
+                float[] widened = new float[n];
+                dev.longbow.tensor.Tensor.dequantize(t, seg, 0, widened, 0, n);
+                double e = 0;
+                for (int i = 0; i < n; i++) e += (double) widened[i] * x[i];
+                float got = t == WeightType.F16 ? VectorKernels.dotF16(seg, 0, x, 0, n) : VectorKernels.dotBF16(seg, 0, x, 0, n);
+                assertClose(e, got, absSum(widened, x, n), t + " n=" + n);
+            }
+        }
+    }
+
+    @Test
+    void halfPrecisionWideningIsExactForEveryBitPattern() {
+        // Every finite half, including subnormals and both zeros, must widen to exactly Float.float16ToFloat's value.
+        int count = 0;
+        short[] all = new short[65536];
+        for (int h = 0; h < 65536; h++) {
+            if ((h & 0x7C00) == 0x7C00) continue; // infinities and NaNs do not occur in weights
+            all[count++] = (short) h;
+        }
+        MemorySegment seg = MemorySegment.ofArray(java.util.Arrays.copyOf(all, count));
+        for (int i = 0; i + 16 <= count; i += 16) {
+            for (int lane = 0; lane < 16; lane++) {
+                float[] x = new float[16];
+                x[lane] = 1f;
+                float expected = Float.float16ToFloat(all[i + lane]);
+                float got = VectorKernels.dotF16(seg, 2L * i, x, 0, 16);
+                assertEquals(Float.floatToIntBits(expected + 0f), Float.floatToIntBits(got + 0f), "half 0x" + Integer.toHexString(all[i + lane] & 0xFFFF));
+            }
+        }
+    }
+
+    @Test
+    void quantizedKernelsMatchTheReferenceBlockArithmetic() {
+        SplittableRandom r = new SplittableRandom(11);
+        for (int n : LENGTHS) {
+            float[] w = random(r, n, 0.05), x = random(r, n, 2);
+            CpuAct act = new CpuAct(x, 0, 1, n);
+            Q8Activations q8 = new Q8Activations().quantize(act, 1);
+            for (WeightType t : List.of(WeightType.Q8_0, WeightType.Q4_0)) {
+                MemorySegment seg = MemorySegment.ofArray(Quantizer.encode(t, w));
+                float reference = t == WeightType.Q8_0 ? q8.dotQ8_0(seg, 0, 0) : q8.dotQ4_0(seg, 0, 0);
+                float got = t == WeightType.Q8_0
+                        ? VectorKernels.dotQ8_0(seg, 0, q8.values(), 0, q8.scales(), 0, n / 32)
+                        : VectorKernels.dotQ4_0(seg, 0, q8.values(), 0, q8.scales(), 0, n / 32);
+                float[] widened = new float[n];
+                dev.longbow.tensor.Tensor.dequantize(t, seg, 0, widened, 0, n);
+                assertClose(reference, got, absSum(widened, x, n), t + " n=" + n);
+            }
+        }
+    }
+
+    @Test
+    void attentionKernelsMatchScalarLoops() {
+        SplittableRandom r = new SplittableRandom(3);
+        for (int n : new int[]{8, 64, 100, 128}) {
+            float[] a = random(r, n, 1), b = random(r, n, 1), y = random(r, n, 1);
+            MemorySegment seg = MemorySegment.ofArray(b.clone());
+            double exact = 0;
+            for (int i = 0; i < n; i++) exact += (double) a[i] * b[i];
+            assertClose(exact, VectorKernels.dot(a, 0, seg, 0, n), absSum(a, b, n), "kv dot n=" + n);
+            float[] expected = y.clone();
+            for (int i = 0; i < n; i++) expected[i] += 0.37f * b[i];
+            VectorKernels.axpy(0.37f, seg, 0, y, 0, n);
+            // fma rounds once where the scalar loop rounds twice: allow an ulp or two.
+            for (int i = 0; i < n; i++) assertEquals(expected[i], y[i], 2 * Math.ulp(expected[i]) + 1e-7f, "axpy n=" + n + " i=" + i);
+        }
+    }
+
+    @Test
+    void wholeModelLogitsStayWithinRoundingOfTheReference() {
+        int[] tokens = {1, 403, 407, 261, 378, 429, 414, 285, 306, 271, 269, 348, 280, 289, 301, 302};
+        try (ModelFile f = ModelLoader.open(TestData.bundledModel())) {
+            float[][] reference = Logits.of(f, tokens, CpuOps.Kernels.REFERENCE);
+            float[][] vector = Logits.of(f, tokens, CpuOps.Kernels.VECTOR);
+            double diff = Logits.maxAbsDiff(reference, vector);
+            assertTrue(diff < 1e-3, "stories260K logits differ by " + diff);
+        }
+    }
+
+    @Test
+    void greedyTextMatchesTheReferenceKernels() {
+        LoadOptions base = LoadOptions.DEFAULT.withTokenizer(TestData.root().resolve("models/tok512.bin"));
+        try (Model ref = Longbow.load(TestData.bundledModel(), base.withReferenceKernels(true));
+             Model vec = Longbow.load(TestData.bundledModel(), base)) {
+            int identical = 0;
+            List<String> prompts = List.of("Once upon a time", "Lily and Tom", "The cat", "One day, a big dog", "");
+            for (String p : prompts) {
+                String a = ref.generate(GenerateRequest.of(p, 200)).text(), b = vec.generate(GenerateRequest.of(p, 200)).text();
+                if (a.equals(b)) identical++;
+            }
+            // Rounding may flip a near-tie late in a long generation; it must not do so routinely.
+            assertTrue(identical >= prompts.size() - 1, identical + "/" + prompts.size() + " greedy texts identical");
+        }
+    }
+}
