@@ -75,6 +75,57 @@ public final class Model implements AutoCloseable {
         }
     }
 
+    /** Speeds of one timed run: prefill of the prompt, then decode of {@code generatedTokens} greedy tokens. */
+    public record BenchmarkResult(int promptTokens, int generatedTokens, double prefillTokensPerSecond,
+                                  double decodeTokensPerSecond, double firstTokenMillis) {}
+
+    /**
+     * Times a prefill of {@code prompt} and {@code genTokens} decode steps (greedy, never stopping at end of text),
+     * after an untimed warm-up run so the JIT has compiled the kernels.
+     */
+    public BenchmarkResult benchmark(int[] prompt, int genTokens) {
+        lifecycle.readLock().lock();
+        try {
+            if (closed) throw new IllegalStateException("model is closed");
+            Tokenizer endless = new Tokenizer() {
+                public int vocabSize() { return tokenizer.vocabSize(); }
+                public int bos() { return tokenizer.bos(); }
+                public int eos() { return tokenizer.eos(); }
+                public int[] encode(String text, boolean bos, boolean parseSpecial) { return tokenizer.encode(text, bos, parseSpecial); }
+                public String piece(int id) { return tokenizer.piece(id); }
+                public dev.longbow.tokenizer.TokenDecoder decoder() { return tokenizer.decoder(); }
+                public boolean isEndOfText(int id) { return false; }
+            };
+            int[] warmup = java.util.Arrays.copyOf(prompt, Math.min(prompt.length, 2 * Generation.PREFILL_CHUNK));
+            Generation.run(transformer, ops, endless, warmup, dev.longbow.engine.SamplerParams.GREEDY, Math.min(genTokens, 8),
+                    contextLength, false, (id, piece) -> { }, () -> false);
+            Generation.Result r = Generation.run(transformer, ops, endless, prompt, dev.longbow.engine.SamplerParams.GREEDY, genTokens,
+                    contextLength, false, (id, piece) -> { }, () -> false);
+            return new BenchmarkResult(r.promptTokens(), r.generatedTokens(), r.prefillTokensPerSecond(), r.decodeTokensPerSecond(),
+                    r.firstTokenNanos() / 1e6);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /** Bytes of all weight tensors in the file. */
+    public long weightBytes() {
+        long sum = 0;
+        for (var t : file.tensors().values()) sum += t.data().byteSize();
+        return sum;
+    }
+
+    /**
+     * Bytes of weights one decode step reads: every matrix once, but of an embedding table that is not also the
+     * output projection only the one row looked up.
+     */
+    public long decodeBytesPerToken() {
+        var tensors = file.tensors();
+        var emb = tensors.get("token_embd.weight");
+        boolean tied = !tensors.containsKey("output.weight");
+        return weightBytes() - (emb == null || tied ? 0 : emb.data().byteSize() - emb.data().byteSize() / emb.rows());
+    }
+
     @Override
     public void close() {
         lifecycle.writeLock().lock();
@@ -89,7 +140,9 @@ public final class Model implements AutoCloseable {
     }
 
     static Model open(ModelFile file, Tokenizer tokenizer, Ops ops, int contextLength) {
-        if (tokenizer.vocabSize() != file.config().vocabSize()) {
+        // Models often pad their embedding past the tokenizer's last id (Qwen2: 151,936 rows for 151,665 tokens); the
+        // reverse would leave ids with no embedding.
+        if (tokenizer.vocabSize() > file.config().vocabSize()) {
             throw new LongbowException(file.path() + ": tokenizer has " + tokenizer.vocabSize() + " tokens but the model has " + file.config().vocabSize());
         }
         return new Model(file, new Transformer(file.config(), dev.longbow.model.ModelWeights.bind(file.config(), file.tensors(), file.path().toString())),
