@@ -5,9 +5,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 find_jdk
 find_maven
-cd "$LONGBOW_ROOT"
-mvn -B -q -DskipTests -pl java/longbow-bench -am package dependency:build-classpath -Dmdep.outputFile=target/classpath.txt >&2
-BENCH_CP="java/longbow-bench/target/longbow-bench-0.1.0-SNAPSHOT.jar:$(cat java/longbow-bench/target/classpath.txt)"
-SHARED_ARGS=()
-[ -d "$LONGBOW_ROOT/../shared" ] && SHARED_ARGS=(--shared "$LONGBOW_ROOT/../shared")
-exec "$JAVA" "${LONGBOW_JVM_FLAGS[@]}" -cp "$BENCH_CP" dev.longbow.bench.TokenizerBench "${SHARED_ARGS[@]}" "$@"
+cp="$(bench_classpath)"
+shared=()
+[ -d "$LONGBOW_ROOT/../shared" ] && shared=(--shared "$LONGBOW_ROOT/../shared")
+exec "$JAVA" "${LONGBOW_JVM_FLAGS[@]}" -cp "$cp" dev.longbow.bench.TokenizerBench "${shared[@]}" "$@" \
+    2> >(sed -u '/^WARNING: Using incubator modules/d' >&2)

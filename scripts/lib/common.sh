@@ -69,3 +69,11 @@ longbow_build() {
     fi
     touch "$stamp"
 }
+
+# Builds the benchmark module (and what it needs) and prints its classpath: the peers (llama.cpp, Hugging Face
+# tokenizers) come from Maven Central as its dependencies.
+bench_classpath() {
+    (cd "$LONGBOW_ROOT" && mvn -B -q -DskipTests -pl java/longbow-bench -am package dependency:build-classpath \
+        -Dmdep.outputFile=target/classpath.txt >&2) || { echo "longbow: building the benchmark module failed" >&2; exit 1; }
+    echo "$LONGBOW_ROOT/java/longbow-bench/target/longbow-bench-0.1.0-SNAPSHOT.jar:$(cat "$LONGBOW_ROOT/java/longbow-bench/target/classpath.txt")"
+}
