@@ -3,6 +3,7 @@ package dev.longbow.cli;
 import dev.longbow.LongbowException;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +16,7 @@ import java.util.Set;
 final class Args {
     private final String command;
     private final Map<String, String> values = new LinkedHashMap<>();
+    private final Map<String, List<String>> repeats = new LinkedHashMap<>();
 
     Args(String command, List<String> argv, Set<String> valued, Set<String> flags) {
         this.command = command;
@@ -32,6 +34,7 @@ final class Args {
                     inline = argv.get(++i);
                 }
                 values.put(name, inline);
+                repeats.computeIfAbsent(name, k -> new ArrayList<>()).add(inline);
             } else if (flags.contains(name) && inline == null) {
                 values.put(name, "true");
             } else {
@@ -42,6 +45,11 @@ final class Args {
 
     boolean has(String name) {
         return values.containsKey(name);
+    }
+
+    /** Every value given for an option that may be repeated, in order; empty if not given. */
+    List<String> all(String name) {
+        return repeats.getOrDefault(name, List.of());
     }
 
     String str(String name, String dflt) {

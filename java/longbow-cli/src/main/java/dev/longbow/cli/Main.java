@@ -20,7 +20,8 @@ public final class Main {
     private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
 
     static {
-        for (Command c : List.of(new GenerateCommand(), new TokenizeCommand(), new InspectCommand(), new ConvertCommand(), new SynthCommand(), new BenchCommand())) {
+        for (Command c : List.of(new GenerateCommand(), new TokenizeCommand(), new InspectCommand(), new ConvertCommand(),
+                new SynthCommand(), new BenchCommand(), new TrainTokenizerCommand())) {
             COMMANDS.put(c.name(), c);
         }
     }
@@ -90,8 +91,8 @@ public final class Main {
 
     static String usage() {
         StringBuilder sb = new StringBuilder("usage: longbow <command> [options]   (longbow <command> --help for its options)\n\ncommands:\n");
-        for (Command c : COMMANDS.values()) sb.append(String.format("  %-10s %s%n", c.name(), c.summary()));
-        sb.append("  --version  print the version\n");
+        for (Command c : COMMANDS.values()) sb.append(String.format("  %-16s %s%n", c.name(), c.summary()));
+        sb.append("  --version        print the version\n");
         return sb.toString();
     }
 }

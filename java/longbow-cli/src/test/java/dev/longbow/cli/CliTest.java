@@ -54,7 +54,7 @@ class CliTest {
         Run v = run("--version");
         assertEquals(0, v.code());
         assertTrue(v.out().startsWith("longbow "), v.out());
-        for (String c : List.of("generate", "tokenize", "inspect", "convert", "synth")) {
+        for (String c : List.of("generate", "tokenize", "inspect", "convert", "synth", "train-tokenizer")) {
             Run h = run(c, "--help");
             assertEquals(0, h.code());
             assertTrue(h.out().startsWith("usage: longbow " + c), h.out());
@@ -155,6 +155,44 @@ class CliTest {
         Run sg = run("generate", "--model", synth.toString(), "--prompt", "a b c", "--max-tokens", "8", "--json");
         assertEquals(0, sg.code(), sg.err());
         assertEquals(8L, json(sg).get("generated_tokens"));
+    }
+
+    @Test
+    void trainTokenizerWritesTokenizerJsonAndRejectsBadOptions() throws Exception {
+        Path corpus = dir.resolve("corpus.txt");
+        Files.writeString(corpus, "the cat sat on the mat, and the dog sat on the log.\nOnce upon a time there was a cat.\n".repeat(40));
+        Path out = dir.resolve("tokenizer.json");
+        Run r = run("train-tokenizer", "--input", corpus.toString(), "--input", corpus.toString(), "--vocab-size", "280", "--kind", "byte-bpe",
+                "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("wrote " + out + ": 280 tokens"), r.out());
+        Map<String, Object> json = Json.parseObject(Files.readString(out), "tokenizer.json");
+        Map<?, ?> model = (Map<?, ?>) json.get("model");
+        assertEquals(280, ((Map<?, ?>) model.get("vocab")).size());
+        assertEquals(280 - 257, ((List<?>) model.get("merges")).size());
+        assertEquals("<|endoftext|>", ((Map<?, ?>) ((List<?>) json.get("added_tokens")).get(0)).get("content"));
+
+        Path llama = dir.resolve("llama.json");
+        Run b = run("train-tokenizer", "--input", corpus.toString(), "--vocab-size", "300", "--kind", "bpe", "--out", llama.toString(),
+                "--special", "<pad>", "--character-coverage", "1", "--min-frequency", "3");
+        assertEquals(0, b.code(), b.err());
+        Map<?, ?> llamaVocab = (Map<?, ?>) ((Map<?, ?>) Json.parseObject(Files.readString(llama), "tokenizer.json").get("model")).get("vocab");
+        assertEquals(3L, llamaVocab.get("<pad>"));
+        assertEquals(4L, llamaVocab.get("<0x00>"));
+
+        String c = corpus.toString(), o = dir.resolve("x.json").toString();
+        assertOneLineError(run("train-tokenizer", "--input", dir.resolve("missing.txt").toString(), "--vocab-size", "300", "--kind", "bpe", "--out", o),
+                "no such file");
+        assertOneLineError(run("train-tokenizer", "--input", c, "--vocab-size", "100", "--kind", "byte-bpe", "--out", o), "below the alphabet");
+        assertOneLineError(run("train-tokenizer", "--input", c, "--vocab-size", "265", "--kind", "bpe", "--out", o), "below the alphabet");
+        assertOneLineError(run("train-tokenizer", "--input", c, "--vocab-size", "300", "--kind", "wordpiece", "--out", o), "unknown tokenizer kind");
+        assertOneLineError(run("train-tokenizer", "--input", c, "--vocab-size", "300", "--kind", "bpe"), "required");
+        assertOneLineError(run("train-tokenizer", "--input", c, "--vocab-size", "many", "--kind", "bpe", "--out", o), "integer");
+        assertOneLineError(run("train-tokenizer", "--input", c, "--vocab-size", "300", "--kind", "byte-bpe", "--out", o, "--character-coverage", "0.9"),
+                "bpe only");
+        assertOneLineError(run("train-tokenizer", "--input", c, "--vocab-size", "300", "--kind", "bpe", "--out", o, "--character-coverage", "1.5"),
+                "character coverage");
+        assertFalse(Files.exists(dir.resolve("x.json")));
     }
 
     static Map<String, Object> json(Run r) {
