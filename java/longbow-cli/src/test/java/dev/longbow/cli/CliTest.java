@@ -54,7 +54,7 @@ class CliTest {
         Run v = run("--version");
         assertEquals(0, v.code());
         assertTrue(v.out().startsWith("longbow "), v.out());
-        for (String c : List.of("generate", "tokenize", "inspect", "convert", "synth", "train-tokenizer")) {
+        for (String c : List.of("generate", "tokenize", "inspect", "convert", "synth", "bench", "train-tokenizer")) {
             Run h = run(c, "--help");
             assertEquals(0, h.code());
             assertTrue(h.out().startsWith("usage: longbow " + c), h.out());
@@ -126,6 +126,23 @@ class CliTest {
         Map<String, Object> greedy = json(run(concat(base, "--temperature", "0")));
         Map<String, Object> topK1 = json(run(concat(base, "--top-k", "1", "--seed", "3")));
         assertEquals(greedy.get("text"), topK1.get("text"), "top-k 1 is greedy");
+    }
+
+    @Test
+    void benchReportsSpeedsAndTheBandwidthBound() {
+        Map<String, Object> o = json(run("bench", "--model", model().toString(), "--prompt-tokens", "16", "--gen-tokens", "8",
+                "--bandwidth", "10", "--threads", "1", "--json"));
+        for (String key : List.of("prefill_tok_s", "decode_tok_s", "ttft_ms", "model_bytes", "threads", "bandwidth_bound_tok_s")) {
+            assertTrue(o.containsKey(key), key + " in " + o);
+        }
+        assertEquals(16L, o.get("prompt_tokens"));
+        assertEquals(8L, o.get("gen_tokens"));
+        assertTrue(((Number) o.get("decode_tok_s")).doubleValue() > 0);
+        // 10 GB/s over the weight bytes read per token.
+        double bound = 10e9 / ((Number) o.get("decode_bytes_per_token")).doubleValue();
+        assertEquals(bound, ((Number) o.get("bandwidth_bound_tok_s")).doubleValue(), bound * 1e-3);
+        assertOneLineError(run("bench", "--model", model().toString(), "--prompt-tokens", "600"), "exceed the context");
+        assertOneLineError(run("bench", "--model", model().toString(), "--gen-tokens", "1"), "--gen-tokens");
     }
 
     @Test
