@@ -28,8 +28,10 @@ public final class RegexPreTokenizer implements PreTokenizer {
 
     @Override
     public void split(CharSequence text, int start, int end, Sink sink) {
+        // Opaque, anchoring bounds: the range is matched as if it were the whole string, as Hugging Face and
+        // llama.cpp pre-tokenize the text between special tokens, so \s+(?!\S) and $ see the range's end.
         Matcher m = pattern.matcher(text).region(start, end);
-        m.useTransparentBounds(true).useAnchoringBounds(false);
+        m.useTransparentBounds(false).useAnchoringBounds(true);
         int last = start;
         while (m.find()) {
             if (m.start() == m.end()) continue; // an empty match splits nothing
