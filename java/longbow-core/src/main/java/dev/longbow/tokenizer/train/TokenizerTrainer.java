@@ -2,7 +2,8 @@ package dev.longbow.tokenizer.train;
 
 import dev.longbow.LongbowException;
 import dev.longbow.tokenizer.PreTokenizer;
-import dev.longbow.tokenizer.RegexPreTokenizer;
+import dev.longbow.tokenizer.ByteLevel;
+import dev.longbow.tokenizer.BytePreTokenizers;
 import dev.longbow.tokenizer.SpecialTokens;
 
 import java.io.BufferedReader;
@@ -43,7 +44,7 @@ import java.util.Set;
  */
 public final class TokenizerTrainer {
     /** GPT-2's split pattern; the one place the trainer pre-tokenizes byte-level text. */
-    static final String GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+    static final String GPT2_PATTERN = BytePreTokenizers.GPT2_PATTERN;
 
     private static final char WORD_START = '\u2581';
     private static final int CHUNK_CHARS = 1 << 22;
@@ -100,7 +101,7 @@ public final class TokenizerTrainer {
         if (kind == Kind.BYTE_BPE) {
             tokens.addAll(specials);
             char[] symbols = new char[256];
-            for (int b = 0; b < 256; b++) symbols[b] = ByteLevelAlphabet.charOf(b);
+            for (int b = 0; b < 256; b++) symbols[b] = ByteLevel.charOf(b);
             Arrays.sort(symbols);
             for (char c : symbols) tokens.add(String.valueOf(c));
         } else {
@@ -161,7 +162,7 @@ public final class TokenizerTrainer {
 
     // ---- reading ----
 
-    private static final PreTokenizer GPT2_SPLIT = new RegexPreTokenizer(GPT2_PATTERN);
+    private static final PreTokenizer GPT2_SPLIT = BytePreTokenizers.GPT2;
 
     /**
      * Reads in chunks cut just after a newline that is followed by a letter or digit: GPT-2's pattern always ends a
@@ -255,7 +256,7 @@ public final class TokenizerTrainer {
     /** A word of one symbol has no pair to merge and is left out. */
     private static Words byteLevelWords(WordCounts counts, List<String> fixed) {
         int[] idOfByte = new int[256];
-        for (int b = 0; b < 256; b++) idOfByte[b] = fixed.indexOf(String.valueOf(ByteLevelAlphabet.charOf(b)));
+        for (int b = 0; b < 256; b++) idOfByte[b] = fixed.indexOf(String.valueOf(ByteLevel.charOf(b)));
         List<int[]> symbols = new ArrayList<>();
         LongList wordCounts = new LongList();
         counts.forEach((word, count) -> {
