@@ -52,7 +52,10 @@ class RunCGoldenTest {
                     String piece = m.tokenizer().piece(t);
                     lossyInRunC |= piece.matches("<0x[89A-F][0-9A-F]>");
                 }
-                if (!lossyInRunC) assertEquals(expected, r.text());
+                // run.c prints the unknown piece as its spelling "<unk>"; Longbow decodes it as sentencepiece does, to its
+                // surface (" \u2047 "). Both drop the dummy-prefix space of the first piece after BOS.
+                String unknown = m.tokenizer().decode(new int[]{0});
+                if (!lossyInRunC) assertEquals(expected.replace("<unk>", unknown), r.text());
             }));
         }
         return tests;

@@ -119,9 +119,10 @@ public final class GgufConverter {
         md.put("tokenizer.ggml.tokens", GgufValue.array(GgufValue.Type.STRING, tokens));
         md.put("tokenizer.ggml.scores", GgufValue.array(GgufValue.Type.FLOAT32, scores));
         md.put("tokenizer.ggml.token_type", GgufValue.array(GgufValue.Type.INT32, types));
-        md.put("tokenizer.ggml.bos_token_id", GgufValue.u32(sp.bos()));
-        md.put("tokenizer.ggml.eos_token_id", GgufValue.u32(sp.eos()));
-        md.put("tokenizer.ggml.unknown_token_id", GgufValue.u32(0));
+        if (sp.bos() >= 0) md.put("tokenizer.ggml.bos_token_id", GgufValue.u32(sp.bos()));
+        if (sp.eos() >= 0) md.put("tokenizer.ggml.eos_token_id", GgufValue.u32(sp.eos()));
+        md.put("tokenizer.ggml.unknown_token_id", GgufValue.u32(sp.unk()));
+        if (!sp.addsDummyPrefix()) md.put("tokenizer.ggml.add_space_prefix", GgufValue.bool(false));
         md.put("tokenizer.ggml.add_bos_token", GgufValue.bool(true));
         md.put("tokenizer.ggml.add_eos_token", GgufValue.bool(false));
         return md;

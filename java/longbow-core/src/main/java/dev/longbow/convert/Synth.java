@@ -134,7 +134,7 @@ public final class Synth {
             types[3 + b] = SentencePieceBpe.BYTE;
         }
         for (int i = 259; i < n; i++) {
-            StringBuilder s = new StringBuilder(" ");
+            StringBuilder s = new StringBuilder("\u2581");
             for (int k = i - 259; ; k = k / 26 - 1) {
                 s.append((char) ('a' + k % 26));
                 if (k < 26) break;

@@ -12,6 +12,9 @@ public final class TokenDecoder {
     public interface Pieces {
         /** Appends the bytes of {@code token} (following {@code previous}, -1 at the start) to {@code out}. */
         void append(int previous, int token, ByteArrayOutputStream out);
+
+        /** Appends whatever the end of the sequence completes (bytes held back while a character was unfinished). */
+        default void finish(ByteArrayOutputStream out) {}
     }
 
     private final Pieces pieces;
@@ -35,6 +38,7 @@ public final class TokenDecoder {
 
     /** Whatever is left at the end of the sequence; an unfinished character becomes U+FFFD. */
     public String flush() {
+        pieces.finish(pending);
         String s = pending.size() == 0 ? "" : pending.toString(StandardCharsets.UTF_8);
         pending.reset();
         return s;

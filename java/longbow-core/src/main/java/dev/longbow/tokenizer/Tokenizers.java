@@ -46,10 +46,14 @@ public final class Tokenizers {
                     }
                 }
             }
-            if (name.endsWith(".json") || name.endsWith(".model")) {
-                throw new LongbowException(path + ": tokenizer.json and SentencePiece .model files are not supported yet; use a GGUF or llama2.c tokenizer.bin");
-            }
             long size = Files.size(path);
+            if (name.endsWith(".model") && SentencePieceModelFile.looksLikeProtobuf(head)) {
+                if (size > MAX_TOKENIZER_BIN) throw new LongbowException(path + ": " + size + " bytes is too large for a SentencePiece model");
+                return SentencePieceBpe.fromModelFile(SentencePieceModelFile.parse(Files.readAllBytes(path), path.toString()), path.toString());
+            }
+            if (name.endsWith(".json") || name.endsWith(".model")) {
+                throw new LongbowException(path + ": tokenizer.json and tiktoken .model files are not supported yet; use a GGUF, a SentencePiece tokenizer.model or a llama2.c tokenizer.bin");
+            }
             if (size > MAX_TOKENIZER_BIN) throw new LongbowException(path + ": " + size + " bytes is too large for a llama2.c tokenizer.bin");
             return fromLlama2cBin(Files.readAllBytes(path), path.toString());
         } catch (IOException e) {
@@ -78,13 +82,25 @@ public final class Tokenizers {
         if (pieces.size() < 3) throw new LongbowException(name + ": only " + pieces.size() + " tokens");
         int n = pieces.size();
         float[] s = new float[n];
-        int[] types = new int[n];
+        String[] text = new String[n];
         for (int i = 0; i < n; i++) {
             s[i] = scores.get(i);
-            types[i] = i == 0 ? SentencePieceBpe.UNKNOWN : i <= 2 ? SentencePieceBpe.CONTROL
-                    : SentencePieceBpe.byteValue(pieces.get(i)) >= 0 ? SentencePieceBpe.BYTE : SentencePieceBpe.NORMAL;
+            // llama2.c's export wrote U+2581 as a space, and BOS/EOS as "\n<s>\n" and "\n</s>\n" for printing.
+            text[i] = pieces.get(i).replace(' ', '\u2581');
+            if (i == 1 && text[i].equals("\n<s>\n")) text[i] = "<s>";
+            if (i == 2 && text[i].equals("\n</s>\n")) text[i] = "</s>";
         }
-        return new SentencePieceBpe(pieces.toArray(String[]::new), s, types, 1, 2, 0);
+        return new SentencePieceBpe(text, s, llama2cTypes(text), 1, 2, 0);
+    }
+
+    /** The piece types a vocabulary without them implies: llama2.c's unk/BOS/EOS at 0..2, and {@code <0xNN>} byte pieces. */
+    private static int[] llama2cTypes(String[] pieces) {
+        int[] types = new int[pieces.length];
+        for (int i = 0; i < pieces.length; i++) {
+            types[i] = i == 0 ? SentencePieceBpe.UNKNOWN : i <= 2 ? SentencePieceBpe.CONTROL
+                    : SentencePieceBpe.byteValue(pieces[i]) >= 0 ? SentencePieceBpe.BYTE : SentencePieceBpe.NORMAL;
+        }
+        return types;
     }
 
     /** The vocabulary GGUF files carry in tokenizer.ggml.* metadata. */
@@ -107,14 +123,18 @@ public final class Tokenizers {
         int[] types = new int[n];
         for (int i = 0; i < n; i++) {
             if (!(tokens.get(i) instanceof String p)) throw new LongbowException(name + ": token " + i + " is not a string");
-            pieces[i] = p.replace('\u2581', ' ');
+            pieces[i] = p;
             scores[i] = sc == null ? 0f : number(sc.get(i), "tokenizer.ggml.scores", i, name).floatValue();
-            types[i] = ty == null ? SentencePieceBpe.NORMAL : number(ty.get(i), "tokenizer.ggml.token_type", i, name).intValue();
+            int type = ty == null ? SentencePieceBpe.NORMAL : number(ty.get(i), "tokenizer.ggml.token_type", i, name).intValue();
+            types[i] = type >= SentencePieceBpe.NORMAL && type <= SentencePieceBpe.BYTE ? type : SentencePieceBpe.NORMAL;
         }
+        if (ty == null) types = llama2cTypes(pieces);
         int bos = id(md, "tokenizer.ggml.bos_token_id", 1, n, name);
         int eos = id(md, "tokenizer.ggml.eos_token_id", 2, n, name);
         int unk = id(md, "tokenizer.ggml.unknown_token_id", 0, n, name);
-        return new SentencePieceBpe(pieces, scores, types, bos, eos, unk);
+        GgufValue spacePrefix = md.get("tokenizer.ggml.add_space_prefix");
+        boolean addSpacePrefix = spacePrefix == null || !(spacePrefix.value() instanceof Boolean b) || b;
+        return new SentencePieceBpe(pieces, scores, types, bos, eos, unk, addSpacePrefix);
     }
 
     private static Number number(Object v, String key, int i, String name) {
