@@ -280,8 +280,10 @@ public final class BpeTokenizer implements Tokenizer {
     private void encodeText(String text, int start, int end, Work w) {
         boolean atStart = start == 0;
         CharSequence t = text;
-        if (normalizer != null) {
-            t = normalizer.apply(text.substring(start, end));
+        if (normalizer != null || start != 0 || end != text.length()) {
+            // A stretch between added tokens is a text of its own: a split pattern's look-ahead must not see past it.
+            String part = text.substring(start, end);
+            t = normalizer != null ? normalizer.apply(part) : part;
             start = 0;
             end = t.length();
         }
