@@ -9,6 +9,7 @@ import dev.longbow.model.RotaryLayout;
 import dev.longbow.tensor.Quantizer;
 import dev.longbow.tensor.WeightType;
 import dev.longbow.tokenizer.SentencePieceBpe;
+import dev.longbow.tokenizer.Tokenizer;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -54,8 +55,14 @@ public final class Synth {
     }
 
     public static void write(ModelConfig c, WeightType type, long seed, Path out) throws IOException {
+        write(c, type, seed, vocabulary(c.vocabSize()), out);
+    }
+
+    /** As {@link #write(ModelConfig, WeightType, long, Path)}, carrying {@code tokenizer} (of c.vocabSize() tokens) in the metadata. */
+    public static void write(ModelConfig c, WeightType type, long seed, Tokenizer tokenizer, Path out) throws IOException {
+        if (tokenizer.vocabSize() != c.vocabSize()) throw new LongbowException("tokenizer has " + tokenizer.vocabSize() + " tokens, the model " + c.vocabSize());
         Map<String, GgufValue> md = GgufConverter.metadata(c, type, "synthetic");
-        md.putAll(GgufConverter.tokenizerMetadata(vocabulary(c.vocabSize())));
+        md.putAll(GgufConverter.tokenizerMetadata(tokenizer));
         List<GgufWriter.OutTensor> tensors = new ArrayList<>();
         matrix(tensors, "token_embd.weight", c.vocabSize(), c.dim(), type, seed, 1f);
         for (int l = 0; l < c.layers(); l++) {
