@@ -149,6 +149,90 @@ class BpeHuggingFaceTest {
     }
 
     /**
+     * The less common components (prefix spaces, Digits, Split behaviours and inversion, Metaspace schemes, other
+     * normalisers and decoders, added tokens that strip whitespace), each in a variant of a real tokenizer.json, against
+     * Hugging Face on the edge cases and random strings.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void componentVariants() throws IOException {
+        Map<String, Object> gpt2 = (Map<String, Object>) Json.parse(Files.readString(pair("gpt2").json));
+        Map<String, Object> spm = (Map<String, Object>) Json.parse(Files.readString(pair("llama-spm").json));
+        Map<String, Object> byteLevelDecoder = Map.of("type", "ByteLevel", "add_prefix_space", true, "trim_offsets", true, "use_regex", true);
+        Map<String, Object> byteLevelNoRegex = Map.of("type", "ByteLevel", "add_prefix_space", false, "trim_offsets", true, "use_regex", false);
+        Map<String, Map<String, Object>> variants = new LinkedHashMap<>();
+        variants.put("gpt2 ByteLevel(add_prefix_space)", variant(gpt2, null,
+                Map.of("type", "ByteLevel", "add_prefix_space", true, "trim_offsets", true, "use_regex", true), byteLevelDecoder, null));
+        variants.put("gpt2 Digits+ByteLevel, NFKC", variant(gpt2, Map.of("type", "NFKC"),
+                Map.of("type", "Sequence", "pretokenizers", List.of(Map.of("type", "Digits", "individual_digits", true),
+                        Map.of("type", "ByteLevel", "add_prefix_space", false, "trim_offsets", true, "use_regex", true))), byteLevelDecoder, null));
+        variants.put("gpt2 Split behaviours, NFD+Replace", variant(gpt2,
+                Map.of("type", "Sequence", "normalizers", List.of(Map.of("type", "NFD"), Map.of("type", "Replace", "pattern", Map.of("Regex", "[0-9]"), "content", "#"))),
+                Map.of("type", "Sequence", "pretokenizers", List.of(
+                        Map.of("type", "Split", "pattern", Map.of("Regex", "\\p{P}"), "behavior", "Removed", "invert", false),
+                        Map.of("type", "Split", "pattern", Map.of("String", " "), "behavior", "MergedWithPrevious", "invert", false),
+                        Map.of("type", "Split", "pattern", Map.of("Regex", "[a-z]+"), "behavior", "Contiguous", "invert", true),
+                        Map.of("type", "Digits", "individual_digits", false), byteLevelNoRegex)), byteLevelDecoder, null));
+        variants.put("gpt2 MergedWithNext, added tokens with lstrip/rstrip", variant(gpt2, null,
+                Map.of("type", "Sequence", "pretokenizers", List.of(
+                        Map.of("type", "Split", "pattern", Map.of("String", "e"), "behavior", "MergedWithNext", "invert", false), byteLevelNoRegex)),
+                byteLevelDecoder, List.of(added(50257, "<mask>", false, true, false), added(50258, "[SEP]", true, false, true), added(50259, "zq9", false, false, false))));
+        variants.put("spm Metaspace(first, split)", variant(spm, null,
+                Map.of("type", "Metaspace", "replacement", "\u2581", "prepend_scheme", "first", "split", true),
+                Map.of("type", "Metaspace", "replacement", "\u2581", "prepend_scheme", "first", "split", true), null));
+        variants.put("spm Metaspace(always, no split), ByteFallback+Metaspace decoder", variant(spm, null,
+                Map.of("type", "Metaspace", "replacement", "\u2581", "prepend_scheme", "always", "split", false),
+                Map.of("type", "Sequence", "decoders", List.of(Map.of("type", "ByteFallback"),
+                        Map.of("type", "Metaspace", "replacement", "\u2581", "prepend_scheme", "always", "split", false))), null));
+        variants.put("spm no decoder", variant(spm, null, null, null, null));
+        List<String> texts = new ArrayList<>(BpeTestTexts.edgeCases());
+        SplittableRandom r = new SplittableRandom(5);
+        for (int i = 0; i < 500; i++) texts.add(BpeTestTexts.random(r));
+        texts.addAll(List.of("x <mask> y", "x<mask>y", "a [SEP]  b", "a\t<mask>\n[SEP]\n b", "zq9 top zq9zq9", "<mask>", " [SEP] "));
+        List<String> failures = new ArrayList<>();
+        int i = 0;
+        for (var e : variants.entrySet()) {
+            Path json = Files.createDirectories(dir.resolve("variant" + i++)).resolve("tokenizer.json");
+            Files.writeString(json, Json.write(e.getValue()));
+            BpeTokenizer ours = HfTokenizerJson.load(json);
+            try (HuggingFaceTokenizer ref = HuggingFaceTokenizer.builder().optTokenizerPath(json).optAddSpecialTokens(false).build()) {
+                Pair p = new Pair(e.getKey(), ours, ours, ref, json);
+                List<String> f = compare(p, texts);
+                System.out.printf("%s: %d/%d texts identical to Hugging Face tokenizers%n", e.getKey(), texts.size() - f.size(), texts.size());
+                failures.addAll(f);
+            }
+        }
+        assertEquals("", String.join("\n", failures.subList(0, Math.min(20, failures.size()))), failures.size() + " differ");
+    }
+
+    static Map<String, Object> added(int id, String content, boolean special, boolean lstrip, boolean rstrip) {
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("id", id);
+        t.put("content", content);
+        t.put("single_word", false);
+        t.put("lstrip", lstrip);
+        t.put("rstrip", rstrip);
+        t.put("normalized", false);
+        t.put("special", special);
+        return t;
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> variant(Map<String, Object> base, Object normalizer, Object preTokenizer, Object decoder, List<Object> extraAdded) {
+        Map<String, Object> v = new LinkedHashMap<>(base);
+        v.put("normalizer", normalizer);
+        v.put("pre_tokenizer", preTokenizer);
+        v.put("decoder", decoder);
+        v.put("post_processor", null);
+        if (extraAdded != null) {
+            List<Object> added = new ArrayList<>((List<Object>) base.get("added_tokens"));
+            added.addAll(extraAdded);
+            v.put("added_tokens", added);
+        }
+        return v;
+    }
+
+    /**
      * Regenerates the committed goldens (src/test/resources/tokenizer/bpe-*.jsonl) from Hugging Face tokenizers:
      * run with -Dlongbow.writeGoldens=true (scripts/tokenizer-goldens/bpe-goldens.sh).
      */
