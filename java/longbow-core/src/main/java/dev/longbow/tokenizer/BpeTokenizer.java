@@ -25,7 +25,7 @@ public final class BpeTokenizer implements Tokenizer {
     /** Token spellings that end a turn or a text when generated, besides EOS (llama.cpp recognises the same ones). */
     private static final Set<String> END_OF_TEXT_NAMES = Set.of("<|eot_id|>", "<|im_end|>", "<|endoftext|>", "<|end_of_text|>",
             "<|end|>", "<end_of_turn>", "<|eom_id|>", "<EOT>", "</s>", "<\uFF5Cend\u2581of\u2581sentence\uFF5C>");
-    private static final int CACHE_SLOTS = 1 << 14, CACHE_MAX_BYTES = 32;
+    private static final int CACHE_SLOTS = 1 << 16, CACHE_MAX_BYTES = 32;
 
     private final BpeSpec spec;
     private final boolean standardPipeline; // the pipeline is exactly what the spec's flavour implies (so it can be written)

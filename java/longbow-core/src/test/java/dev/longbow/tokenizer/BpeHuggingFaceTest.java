@@ -48,7 +48,7 @@ class BpeHuggingFaceTest {
         Path json = Files.createDirectories(dir.resolve(name)).resolve("tokenizer.json");
         HfTokenizerJson.write(json, files.spec());
         BpeTokenizer ours = HfTokenizerJson.load(json);
-        HuggingFaceTokenizer ref = HuggingFaceTokenizer.builder().optTokenizerPath(json).optAddSpecialTokens(false).build();
+        HuggingFaceTokenizer ref = HuggingFaceTokenizer.builder().optTokenizerPath(json).optAddSpecialTokens(false).optTruncation(false).build();
         p = new Pair(name, files, ours, ref, json);
         PAIRS.put(name, p);
         return p;
@@ -195,7 +195,7 @@ class BpeHuggingFaceTest {
             Path json = Files.createDirectories(dir.resolve("variant" + i++)).resolve("tokenizer.json");
             Files.writeString(json, Json.write(e.getValue()));
             BpeTokenizer ours = HfTokenizerJson.load(json);
-            try (HuggingFaceTokenizer ref = HuggingFaceTokenizer.builder().optTokenizerPath(json).optAddSpecialTokens(false).build()) {
+            try (HuggingFaceTokenizer ref = HuggingFaceTokenizer.builder().optTokenizerPath(json).optAddSpecialTokens(false).optTruncation(false).build()) {
                 Pair p = new Pair(e.getKey(), ours, ours, ref, json);
                 List<String> f = compare(p, texts);
                 System.out.printf("%s: %d/%d texts identical to Hugging Face tokenizers%n", e.getKey(), texts.size() - f.size(), texts.size());
