@@ -131,21 +131,15 @@ public final class BpeTokenizer implements Tokenizer {
             merged[i] = lr;
         }
         merges = new MergeTable(left, right, merged);
-        unk = spec.unkToken() == null ? -1 : idOf(ids, spec.unkToken(), source, "unknown token");
+        // Hugging Face only complains about an unknown token missing from the vocabulary once it is needed; do without.
+        unk = spec.unkToken() == null ? -1 : ids.getOrDefault(spec.unkToken(), -1);
         bos = checkId(spec.bos(), size, source, "BOS");
         eos = checkId(spec.eos(), size, source, "EOS");
         endOfText = new boolean[size];
         if (eos >= 0) endOfText[eos] = true;
         for (int i = 0; i < size; i++) {
-            boolean control = addedById.containsKey(i);
-            if (control && END_OF_TEXT_NAMES.contains(tokens[i])) endOfText[i] = true;
+            if (addedById.containsKey(i) && END_OF_TEXT_NAMES.contains(tokens[i])) endOfText[i] = true;
         }
-    }
-
-    private static int idOf(Map<String, Integer> ids, String token, String source, String what) {
-        Integer id = ids.get(token);
-        if (id == null) throw new LongbowException(source + ": " + what + " '" + token + "' is not in the vocabulary");
-        return id;
     }
 
     private static int checkId(int id, int size, String source, String what) {

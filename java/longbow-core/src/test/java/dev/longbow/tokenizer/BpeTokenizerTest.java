@@ -130,7 +130,7 @@ class BpeTokenizerTest {
         assertEquals("llama-bpe", llama.llamaCppPreTokenizer());
     }
 
-    /** A 1 MB piece costs O(n log n): no rescans, no quadratic blowup. */
+    /** A 1 MB run of one kind of character costs O(n log n) to split and merge: no rescans, no quadratic blowup. */
     @Test
     void megabyteSingleWordIsFast() {
         SplittableRandom r = new SplittableRandom(3);
@@ -138,11 +138,19 @@ class BpeTokenizerTest {
         for (int i = 0; i < 1 << 20; i++) random.append((char) ('a' + r.nextInt(26)));
         for (String name : List.of("gpt2", "llama3")) {
             BpeTokenizer tok = load(name);
-            for (String word : List.of("a".repeat(1 << 20), random.toString())) {
+            Map<String, String> words = new java.util.LinkedHashMap<>();
+            words.put("one letter", "a".repeat(1 << 20));
+            words.put("random letters", random.toString());
+            words.put("spaces", " ".repeat(1 << 20) + "x");
+            words.put("newlines", "\n".repeat(1 << 20));
+            words.put("punctuation", "!".repeat(1 << 20));
+            words.put("digits", "7".repeat(1 << 20));
+            for (var e : words.entrySet()) {
+                String word = e.getValue();
                 long t0 = System.nanoTime();
                 int[] ids = tok.encode(word, false, false);
                 double s = (System.nanoTime() - t0) / 1e9;
-                System.out.printf("%s: 1 MiB word (%s) -> %d tokens in %.2f s%n", name, word.charAt(1) == 'a' ? "one letter" : "random letters", ids.length, s);
+                System.out.printf("%s: 1 MiB piece (%s) -> %d tokens in %.2f s%n", name, e.getKey(), ids.length, s);
                 assertTrue(s < 20, name + " took " + s + " s");
                 assertEquals(word, tok.decode(ids));
             }
