@@ -5,6 +5,7 @@ import de.kherud.llama.LlamaModel;
 import de.kherud.llama.ModelParameters;
 import dev.longbow.convert.Synth;
 import dev.longbow.tensor.WeightType;
+import dev.longbow.tokenizer.BpeTokenizer;
 import dev.longbow.tokenizer.HfTokenizerJson;
 import dev.longbow.tokenizer.Tokenizer;
 import dev.longbow.tokenizer.Tokenizers;
@@ -70,7 +71,7 @@ public final class TokenizerBench {
                 results.add(sentencepiece(v.getKey(), python, v.getValue(), chunks, bytes, rounds, reference, work));
             } else {
                 Path json = work.resolve(v.getKey() + "-tokenizer.json");
-                HfTokenizerJson.write(ours, json);
+                HfTokenizerJson.write(json, ((BpeTokenizer) ours).spec());
                 try (HuggingFaceTokenizer hf = HuggingFaceTokenizer.builder().optTokenizerPath(json)
                         .optAddSpecialTokens(false).optTruncation(false).build()) {
                     results.add(measure(v.getKey(), "hf-tokenizers", chunks, bytes, rounds, reference,

@@ -10,6 +10,8 @@ import dev.longbow.model.RotaryLayout;
 import dev.longbow.tensor.Quantizer;
 import dev.longbow.tensor.Tensor;
 import dev.longbow.tensor.WeightType;
+import dev.longbow.tokenizer.BpeTokenizer;
+import dev.longbow.tokenizer.GgufBpe;
 import dev.longbow.tokenizer.SentencePieceBpe;
 import dev.longbow.tokenizer.Tokenizer;
 
@@ -99,8 +101,12 @@ public final class GgufConverter {
         return md;
     }
 
-    /** SentencePiece vocabularies as GGUF's tokenizer.ggml.* keys (spaces back to U+2581, llama2.c's BOS/EOS renamed). */
+    /**
+     * The tokenizer as GGUF's tokenizer.ggml.* keys: byte-level BPE as llama.cpp's "gpt2" kind; SentencePiece
+     * vocabularies as "llama" (spaces back to U+2581, llama2.c's BOS/EOS renamed).
+     */
     public static Map<String, GgufValue> tokenizerMetadata(Tokenizer tokenizer) {
+        if (tokenizer instanceof BpeTokenizer bpe && bpe.isByteLevel()) return GgufBpe.metadata(bpe);
         if (!(tokenizer instanceof SentencePieceBpe sp)) throw new LongbowException("cannot write this tokenizer kind to GGUF yet");
         int n = sp.vocabSize();
         List<String> tokens = new ArrayList<>(n);

@@ -45,51 +45,6 @@ public final class BytePreTokenizers {
     public static final PreTokenizer QWEN2 = new Llama3Scanner(1, "qwen2");
 
     /**
-     * What llama.cpp does for {@code tokenizer.ggml.pre} "default" and for BPE vocabularies without that key: four
-     * patterns applied one inside the other (runs of punctuation, then the GPT-2 pattern, then runs of digits, then
-     * groups of three ASCII digits). llama.cpp evaluates them with std::regex over a copy of the text in which each
-     * non-ASCII code point stands for its category; java.util.regex's classes agree for assigned characters, so
-     * this is close, not proven exact.
-     */
-    public static final PreTokenizer LLAMA_CPP_DEFAULT = new Nested(new Nested(new Nested(
-            new RegexPreTokenizer("[\\p{P}\\$\\+<=>\\^~\\|]+"), GPT2), new RegexPreTokenizer("\\p{N}+")),
-            new RegexPreTokenizer("[0-9][0-9][0-9]"));
-
-    /**
-     * llama.cpp's {@code tokenizer.ggml.pre} names whose pattern is one of the three above (llama.cpp's
-     * llama-vocab.cpp groups several model families under each). The names also carry other settings in llama.cpp
-     * (add BOS, ignore merges, clean-up of spaces) that are the loader's business, not the splitter's.
-     */
-    private static final Map<String, PreTokenizer> BY_NAME = Map.ofEntries(
-            Map.entry("default", LLAMA_CPP_DEFAULT),
-            Map.entry("gpt-2", GPT2), Map.entry("phi-2", GPT2), Map.entry("mpt", GPT2),
-            Map.entry("olmo", GPT2), Map.entry("jais", GPT2), Map.entry("trillion", GPT2),
-            Map.entry("granite-docling", GPT2), Map.entry("exaone4", GPT2), Map.entry("roberta-bpe", GPT2),
-            Map.entry("jina-es", GPT2), Map.entry("jina-de", GPT2), Map.entry("jina-v1-en", GPT2),
-            Map.entry("jina-v2-es", GPT2), Map.entry("jina-v2-de", GPT2), Map.entry("jina-v2-code", GPT2),
-            Map.entry("gigachat", GPT2), Map.entry("a.x-4.0", GPT2), Map.entry("mellum", GPT2),
-            Map.entry("modern-bert", GPT2),
-            Map.entry("llama3", LLAMA3), Map.entry("llama-v3", LLAMA3), Map.entry("llama-bpe", LLAMA3),
-            Map.entry("falcon3", LLAMA3), Map.entry("falcon-h1", LLAMA3), Map.entry("pixtral", LLAMA3),
-            Map.entry("midm-2.0", LLAMA3), Map.entry("lfm2", LLAMA3), Map.entry("jina-v5-nano", LLAMA3),
-            Map.entry("dbrx", LLAMA3), Map.entry("smaug-bpe", LLAMA3), Map.entry("glm4", LLAMA3),
-            Map.entry("chatglm-bpe", LLAMA3),
-            Map.entry("qwen2", QWEN2), Map.entry("deepseek-r1-qwen", QWEN2), Map.entry("kormo", QWEN2),
-            Map.entry("f2llmv2", QWEN2), Map.entry("megrez", QWEN2), Map.entry("stablelm2", QWEN2),
-            Map.entry("hunyuan", QWEN2), Map.entry("solar-open", QWEN2), Map.entry("grok-2", QWEN2));
-
-    /**
-     * The pre-tokenizer for a llama.cpp {@code tokenizer.ggml.pre} name; null or empty means "default", as in
-     * llama.cpp. Other names (deepseek-llm, starcoder, gpt-4o, ...) are a LongbowException.
-     */
-    public static PreTokenizer forName(String ggmlPre) {
-        if (ggmlPre == null || ggmlPre.isEmpty()) return LLAMA_CPP_DEFAULT;
-        PreTokenizer p = BY_NAME.get(ggmlPre);
-        if (p == null) throw new LongbowException("unsupported pre-tokenizer '" + ggmlPre + "' (tokenizer.ggml.pre); supported: gpt-2, llama-bpe, qwen2, default and the llama.cpp aliases of these");
-        return p;
-    }
-
-    /**
      * The pre-tokenizer for a Split pattern (behaviour "isolated", not inverted) from a tokenizer.json: a scanner
      * when the pattern is one of the known ones, else a {@link RegexPreTokenizer}. A line feed or carriage return
      * written into the pattern as the character itself counts the same as {@code \n} or {@code \r}.
@@ -296,11 +251,4 @@ public final class BytePreTokenizers {
         }
     }
 
-    /** Splits with {@code outer}, then each of its pieces with {@code inner}, as llama.cpp applies a list of patterns. */
-    private record Nested(PreTokenizer outer, PreTokenizer inner) implements PreTokenizer {
-        @Override
-        public void split(CharSequence text, int start, int end, Sink sink) {
-            outer.split(text, start, end, (t, s, e) -> inner.split(t, s, e, sink));
-        }
-    }
 }

@@ -27,13 +27,31 @@ public final class Tokenizers {
         if (model.format() == ModelFile.Format.GGUF) return fromGguf(model.metadata(), model.path().toString());
         Path dir = model.path().toAbsolutePath();
         if (!Files.isDirectory(dir)) dir = dir.getParent();
-        List<Path> candidates = List.of(dir.resolve("tokenizer.bin"), dir.resolve("tok" + model.config().vocabSize() + ".bin"),
-                dir.resolve("tokenizer.model"), dir.resolve("tokenizer.json"));
+        List<Path> candidates = List.of(dir.resolve("tokenizer.bin"), dir.resolve("tok" + model.config().vocabSize() + ".bin"));
         for (Path p : candidates) if (Files.isRegularFile(p)) return load(p);
+        Path found = inDirectory(dir);
+        if (found != null) return load(found);
         throw new LongbowException(model.path() + ": no tokenizer found beside the model; pass --tokenizer FILE");
     }
 
+    /**
+     * The tokenizer file a folder holds, in the order Hugging Face prefers them: tokenizer.json, vocab.json with
+     * merges.txt, tokenizer.model, tokenizer.bin; null when there is none.
+     */
+    static Path inDirectory(Path dir) {
+        for (String name : List.of("tokenizer.json", "vocab.json", "tokenizer.model", "tokenizer.bin")) {
+            Path p = dir.resolve(name);
+            if (Files.isRegularFile(p) && (!name.equals("vocab.json") || Files.isRegularFile(dir.resolve("merges.txt")))) return p;
+        }
+        return null;
+    }
+
     public static Tokenizer load(Path path) {
+        if (Files.isDirectory(path)) {
+            Path found = inDirectory(path);
+            if (found == null) throw new LongbowException(path + ": no tokenizer.json, vocab.json + merges.txt, tokenizer.model or tokenizer.bin in this folder");
+            return load(found);
+        }
         if (!Files.isRegularFile(path)) throw new LongbowException(path + ": no such tokenizer file");
         String name = path.getFileName().toString();
         try {
@@ -46,13 +64,21 @@ public final class Tokenizers {
                     }
                 }
             }
+            Path dir = path.toAbsolutePath().getParent();
+            if (name.equals("vocab.json") || name.equals("merges.txt")) {
+                Path vocab = dir.resolve("vocab.json"), merges = dir.resolve("merges.txt");
+                if (!Files.isRegularFile(vocab) || !Files.isRegularFile(merges)) throw new LongbowException(path + ": vocab.json needs merges.txt beside it (and the other way round)");
+                return VocabMergesFiles.load(vocab, merges);
+            }
+            if (name.endsWith(".json")) return HfTokenizerJson.load(path);
             long size = Files.size(path);
-            if (name.endsWith(".model") && SentencePieceModelFile.looksLikeProtobuf(head)) {
+            if (name.endsWith(".model")) {
+                if (TiktokenBpe.looksLikeTiktoken(path)) return TiktokenBpe.load(path);
+                if (!SentencePieceModelFile.looksLikeProtobuf(head)) {
+                    throw new LongbowException(path + ": neither a SentencePiece model (protobuf) nor a tiktoken vocabulary (base64 and rank per line)");
+                }
                 if (size > MAX_TOKENIZER_BIN) throw new LongbowException(path + ": " + size + " bytes is too large for a SentencePiece model");
                 return SentencePieceBpe.fromModelFile(SentencePieceModelFile.parse(Files.readAllBytes(path), path.toString()), path.toString());
-            }
-            if (name.endsWith(".json") || name.endsWith(".model")) {
-                throw new LongbowException(path + ": tokenizer.json and tiktoken .model files are not supported yet; use a GGUF, a SentencePiece tokenizer.model or a llama2.c tokenizer.bin");
             }
             if (size > MAX_TOKENIZER_BIN) throw new LongbowException(path + ": " + size + " bytes is too large for a llama2.c tokenizer.bin");
             return fromLlama2cBin(Files.readAllBytes(path), path.toString());
@@ -108,8 +134,9 @@ public final class Tokenizers {
         GgufValue model = md.get("tokenizer.ggml.model");
         if (model == null) throw new LongbowException(name + ": the GGUF carries no tokenizer (tokenizer.ggml.model); pass --tokenizer FILE");
         String kind = String.valueOf(model.value());
+        if (kind.equals("gpt2")) return GgufBpe.read(md, name);
         if (!kind.equals("llama")) {
-            throw new LongbowException(name + ": tokenizer kind '" + kind + "' is not supported yet (only SentencePiece 'llama')");
+            throw new LongbowException(name + ": tokenizer kind '" + kind + "' is not supported yet (only SentencePiece 'llama' and byte-level BPE 'gpt2')");
         }
         List<Object> tokens = array(md, "tokenizer.ggml.tokens", name);
         int n = tokens.size();

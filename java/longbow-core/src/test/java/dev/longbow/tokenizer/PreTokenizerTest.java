@@ -164,20 +164,7 @@ class PreTokenizerTest {
     }
 
     @Test
-    void llamaCppDefault() {
-        assertEquals(List.of("Hello", ",", " world", "!", " ", "123", "45", " x", "+=", "y"),
-                pieces(BytePreTokenizers.forName("default"), "Hello, world! 12345 x+=y"));
-        assertSame(BytePreTokenizers.LLAMA_CPP_DEFAULT, BytePreTokenizers.forName(""));
-        assertSame(BytePreTokenizers.LLAMA_CPP_DEFAULT, BytePreTokenizers.forName(null));
-    }
-
-    @Test
     void lookUpByNameAndPattern() {
-        for (var e : Map.of("gpt-2", BytePreTokenizers.GPT2, "llama-bpe", BytePreTokenizers.LLAMA3,
-                "llama3", BytePreTokenizers.LLAMA3, "qwen2", BytePreTokenizers.QWEN2).entrySet())
-            assertSame(e.getValue(), BytePreTokenizers.forName(e.getKey()));
-        assertThrows(LongbowException.class, () -> BytePreTokenizers.forName("deepseek-llm"));
-
         assertSame(BytePreTokenizers.GPT2, BytePreTokenizers.forPattern(BytePreTokenizers.GPT2_PATTERN));
         assertSame(BytePreTokenizers.LLAMA3, BytePreTokenizers.forPattern(BytePreTokenizers.LLAMA3_PATTERN));
         assertSame(BytePreTokenizers.QWEN2, BytePreTokenizers.forPattern(BytePreTokenizers.QWEN2_PATTERN));

@@ -339,6 +339,12 @@ class TokenizerTrainerTest {
         }
     }
 
+    private static List<Integer> asList(int[] ids) {
+        List<Integer> out = new ArrayList<>();
+        for (int id : ids) out.add(id);
+        return out;
+    }
+
     private static List<Integer> asList(long[] ids) {
         List<Integer> out = new ArrayList<>();
         for (long id : ids) out.add((int) id);
@@ -353,6 +359,8 @@ class TokenizerTrainerTest {
         List<String> lines = heldOutLines(400);
         String block = String.join("\n", lines.subList(0, 60)) + "\n\n  indented, trailing  \n";
         int nonAsciiLines = 0;
+        // Longbow loads the same file and must agree with Hugging Face id for id (HF always splits special tokens).
+        dev.longbow.tokenizer.Tokenizer ours = dev.longbow.tokenizer.Tokenizers.load(file);
         try (HuggingFaceTokenizer hf = HuggingFaceTokenizer.builder().optTokenizerPath(file).optAddSpecialTokens(false).optTruncation(false).build()) {
             List<String> texts = new ArrayList<>(lines);
             texts.add(block);
@@ -360,6 +368,8 @@ class TokenizerTrainerTest {
                 long[] ids = hf.encode(text).getIds();
                 assertEquals(reference.encode(text), asList(ids), kind.cliName + ": ids of '" + text + "'");
                 assertEquals(text, hf.decode(ids, false), kind.cliName + ": round trip");
+                assertEquals(asList(ids), asList(ours.encode(text, false, true)), kind.cliName + ": Longbow's ids of '" + text + "'");
+                assertEquals(text, ours.decode(ours.encode(text, false, true)), kind.cliName + ": Longbow's round trip");
                 if (!text.chars().allMatch(c -> c < 128)) nonAsciiLines++;
             }
             assertTrue(nonAsciiLines >= 5, "the held-out text exercises characters the corpus lacks: " + nonAsciiLines);
@@ -367,6 +377,7 @@ class TokenizerTrainerTest {
                 long[] ids = hf.encode("The end.<|endoftext|>Once upon a time").getIds();
                 assertTrue(asList(ids).contains(0), "<|endoftext|> is one token, id 0");
                 assertEquals(reference.encode("The end.<|endoftext|>Once upon a time"), asList(ids));
+                assertEquals(asList(ids), asList(ours.encode("The end.<|endoftext|>Once upon a time", false, true)));
             }
         }
     }
@@ -388,8 +399,11 @@ class TokenizerTrainerTest {
                 TokenizerTrainer.train(List.of(corpus), options(TokenizerTrainer.Kind.BYTE_BPE, 400, 2, 1), null).toJson(), "byte-bpe");
         assertEquals(List.of("version", "truncation", "padding", "added_tokens", "normalizer", "pre_tokenizer", "post_processor", "decoder", "model"),
                 new ArrayList<>(gpt2.keySet()));
-        assertEquals("ByteLevel", ((Map<?, ?>) gpt2.get("pre_tokenizer")).get("type"));
-        assertEquals(false, ((Map<?, ?>) gpt2.get("pre_tokenizer")).get("add_prefix_space"));
+        // GPT-2's split written out, then the byte-level alphabet: what HF's ByteLevel(use_regex) does in one step.
+        List<?> steps = (List<?>) ((Map<?, ?>) gpt2.get("pre_tokenizer")).get("pretokenizers");
+        assertEquals("Split", ((Map<?, ?>) steps.get(0)).get("type"));
+        assertEquals("ByteLevel", ((Map<?, ?>) steps.get(1)).get("type"));
+        assertEquals(false, ((Map<?, ?>) steps.get(1)).get("add_prefix_space"));
         assertEquals(null, gpt2.get("normalizer"));
         Map<String, Object> llama = Json.parseObject(
                 TokenizerTrainer.train(List.of(corpus), options(TokenizerTrainer.Kind.BPE, 400, 2, 1), null).toJson(), "bpe");
