@@ -67,6 +67,7 @@ public final class LlamaCppBench {
                     r.ourPrefill(), r.theirPrefill(), r.ourPrefill() / r.theirPrefill(), r.ourDecode(), r.theirDecode(),
                     r.ourDecode() / r.theirDecode(), 100 * r.ourDecode() / bound, 100 * r.theirDecode() / bound);
         }
+        System.exit(0); // the llama.cpp binding leaves a non-daemon thread behind
     }
 
     private static Row measure(String shape, String type, Path file, int promptTokens, int genTokens, int threads, int rounds,

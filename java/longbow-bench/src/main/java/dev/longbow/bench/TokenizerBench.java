@@ -88,6 +88,7 @@ public final class TokenizerBench {
             Files.deleteIfExists(gguf);
         }
         print(results);
+        System.exit(0); // the llama.cpp binding leaves a non-daemon thread behind
     }
 
     private static Result measure(String vocab, String engine, List<String> chunks, long bytes, int rounds, int[][] reference,
