@@ -145,6 +145,54 @@ class CliTest {
         assertOneLineError(run("bench", "--model", model().toString(), "--gen-tokens", "1"), "--gen-tokens");
     }
 
+    /** A file or folder under ../shared, or null (the test then checks only what needs no shared data). */
+    static Path shared(String relative) {
+        String env = System.getenv("LONGBOW_SHARED");
+        Path p = (env != null ? Path.of(env) : root().resolve("../shared").normalize()).resolve(relative);
+        return Files.exists(p) ? p : null;
+    }
+
+    @Test
+    void tokenizeEveryKindOfSource() throws Exception {
+        // The bundled llama2.c vocabulary: encode, decode back, special tokens only when asked.
+        String tok = root().resolve("models/tok512.bin").toString();
+        Map<String, Object> plain = json(run("tokenize", "--tokenizer", tok, "--text", "<s>Hi", "--no-bos", "--json"));
+        Map<String, Object> special = json(run("tokenize", "--tokenizer", tok, "--text", "<s>Hi", "--no-bos", "--parse-special", "--json"));
+        assertEquals(1L, ((List<?>) special.get("ids")).get(0), "with --parse-special <s> is BOS");
+        assertFalse(((List<?>) plain.get("ids")).contains(1L), "without it <s> is text");
+        Map<String, Object> ids = json(run("tokenize", "--tokenizer", tok, "--text", "Once upon a time", "--no-bos", "--json"));
+        String list = ((List<?>) ids.get("ids")).stream().map(String::valueOf).reduce((a, b) -> a + "," + b).orElseThrow();
+        assertEquals("Once upon a time", json(run("tokenize", "--tokenizer", tok, "--decode", list, "--json")).get("text"));
+        Path text = dir.resolve("in.txt");
+        Files.writeString(text, "Once upon a time");
+        assertEquals(ids.get("ids"), json(run("tokenize", "--tokenizer", tok, "--text-file", text.toString(), "--no-bos", "--json")).get("ids"));
+
+        assertOneLineError(run("tokenize", "--tokenizer", tok, "--decode", "1,99999"), "outside the vocabulary");
+        assertOneLineError(run("tokenize", "--tokenizer", tok), "exactly one of");
+        Path bad = dir.resolve("tokenizer.json");
+        Files.writeString(bad, "{\"model\": {\"type\": \"WordPiece\"}}");
+        assertOneLineError(run("tokenize", "--tokenizer", bad.toString(), "--text", "x"), "tokenizer.json");
+        Files.write(dir.resolve("latin1.txt"), new byte[]{'c', 'a', 'f', (byte) 0xE9});
+        assertOneLineError(run("tokenize", "--tokenizer", tok, "--text-file", dir.resolve("latin1.txt").toString()), "not valid UTF-8");
+
+        // The released vocabularies, by file and by folder, when ../shared is here.
+        Path spm = shared("models/llama2-tokenizer.model"), gpt2 = shared("vocab/gpt2"), llama3 = shared("vocab/llama3"), qwen2 = shared("vocab/qwen2");
+        if (spm != null) {
+            assertEquals(List.of(1L, 15043L, 3186L), json(run("tokenize", "--tokenizer", spm.toString(), "--text", "Hello world", "--json")).get("ids"));
+        }
+        if (gpt2 != null) {
+            assertEquals(List.of(15496L, 995L), json(run("tokenize", "--tokenizer", gpt2.toString(), "--text", "Hello world", "--json")).get("ids"));
+        }
+        if (llama3 != null) {
+            assertEquals(List.of(128000L, 9906L, 1917L), json(run("tokenize", "--tokenizer", llama3.toString(), "--text", "Hello world", "--json")).get("ids"));
+            assertEquals(List.of(128000L, 128006L, 882L, 128007L), json(run("tokenize", "--tokenizer", llama3.toString(),
+                    "--text", "<|start_header_id|>user<|end_header_id|>", "--parse-special", "--json")).get("ids"));
+        }
+        if (qwen2 != null) {
+            assertEquals("Hello world", run("tokenize", "--tokenizer", qwen2.toString(), "--decode", "9707 1879").out().strip());
+        }
+    }
+
     @Test
     void tokenizeJson() {
         Map<String, Object> o = json(run("tokenize", "--model", model().toString(), "--text", "Once upon a time", "--json"));
