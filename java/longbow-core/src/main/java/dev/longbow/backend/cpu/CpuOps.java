@@ -37,6 +37,7 @@ public final class CpuOps implements Ops {
     // Used only while holding the pool's lock, so one of each serves every caller.
     private final Q8Activations q8 = new Q8Activations();
     private float[] f16Rounded = new float[0];
+    private float[] q8Widened = new float[0];
     private final MatmulJob matmulJob = new MatmulJob();
     private final AttentionJob attentionJob = new AttentionJob();
 
@@ -142,10 +143,27 @@ public final class CpuOps implements Ops {
             job.q8 = w.type() == WeightType.Q8_0 || w.type() == WeightType.Q4_0 ? q8.quantize(in, n) : null;
             // Likewise F16 weights meet activations rounded to F16.
             job.x16 = w.type() == WeightType.F16 ? roundedToF16(in, n) : in;
+            job.gemm = kernels == Kernels.VECTOR && n >= 2 ? gemmWeights(w.type(), cols) : null;
+            if (job.gemm == VectorGemm.Weights.Q8_0 || job.gemm == VectorGemm.Weights.Q4_0) {
+                if (q8Widened.length < n * cols) q8Widened = new float[n * cols];
+                VectorGemm.dequantizeActivations(job.q8, n, cols, q8Widened);
+            }
             parallel((rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK, (long) rows * cols * n, job);
             job.out = job.in = job.x16 = null;
             job.w = null;
         }
+    }
+
+    /** The prefill (several tokens) kernel for this weight type and row length, or null to use dot products. */
+    private static VectorGemm.Weights gemmWeights(WeightType type, int cols) {
+        VectorGemm.Weights kind = switch (type) {
+            case F32 -> VectorGemm.Weights.F32;
+            case F16 -> VectorGemm.Weights.F16;
+            case Q8_0 -> VectorGemm.Weights.Q8_0;
+            case Q4_0 -> VectorGemm.Weights.Q4_0;
+            default -> null;
+        };
+        return kind != null && VectorGemm.supports(cols, kind) ? kind : null;
     }
 
     /** One band of output rows for every token; fields are set under the pool's lock before each run. */
@@ -154,12 +172,17 @@ public final class CpuOps implements Ops {
         Tensor w;
         float[] bias;
         Q8Activations q8;
+        VectorGemm.Weights gemm;
         int n;
 
         @Override
         public void accept(int task) {
             int rows = w.rows(), cols = w.cols();
             int r0 = task * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
+            if (gemm != null) {
+                gemmBand(r0, r1, cols);
+                return;
+            }
             WeightType type = w.type();
             MemorySegment data = w.data();
             boolean vector = kernels == Kernels.VECTOR;
@@ -190,6 +213,28 @@ public final class CpuOps implements Ops {
                     out.data()[out.at(t) + r] = bias == null ? val : val + bias[r];
                 }
             }
+        }
+    }
+
+    /** Rows [r0, r1) for all n tokens in 4x4 tiles, with the activations the decode path would see. */
+    private void gemmBand(int r0, int r1, int cols) {
+        MatmulJob j = matmulJob;
+        float[] x;
+        int xOffset;
+        switch (j.gemm) {
+            case F32 -> { x = j.in.data(); xOffset = j.in.at(0); }
+            case F16 -> { x = j.x16.data(); xOffset = j.x16.at(0); }
+            default -> { x = q8Widened; xOffset = 0; }
+        }
+        long rowBytes = j.w.type().bytesFor(cols);
+        float[] out = j.out.data();
+        float[] panel = scratch(VectorGemm.scratchLength(cols));
+        for (int r = r0; r < r1; r += VectorGemm.ROWS) {
+            VectorGemm.rows(j.gemm, j.w.data(), rowBytes, r, Math.min(VectorGemm.ROWS, r1 - r), x, xOffset, j.n, cols,
+                    out, j.out.at(0), j.out.cols(), panel);
+        }
+        if (j.bias != null) {
+            for (int t = 0; t < j.n; t++) for (int r = r0; r < r1; r++) out[j.out.at(t) + r] += j.bias[r];
         }
     }
 

@@ -68,17 +68,18 @@ final class VectorKernels {
     }
 
     /** Half-precision weights widened exactly in registers: magnitude bits into a float's place, rescaled, sign OR-ed back. */
+    static FloatVector widenHalf(MemorySegment w, long offset) {
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(S_HALF, w, offset, LE).convertShape(VectorOperators.S2I, I, 0);
+        IntVector magnitude = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
+        FloatVector f = magnitude.reinterpretAsFloats().mul(HALF_EXPONENT_ADJUST);
+        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+        return f.reinterpretAsInts().or(sign).reinterpretAsFloats();
+    }
+
     static float dotF16(MemorySegment w, long offset, float[] x, int xo, int n) {
         int L = F.length(), i = 0;
         FloatVector acc = FloatVector.zero(F);
-        for (; i + L <= n; i += L) {
-            IntVector h = (IntVector) ShortVector.fromMemorySegment(S_HALF, w, offset + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
-            IntVector magnitude = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
-            FloatVector f = magnitude.reinterpretAsFloats().mul(HALF_EXPONENT_ADJUST);
-            IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-            f = f.reinterpretAsInts().or(sign).reinterpretAsFloats();
-            acc = f.fma(FloatVector.fromArray(F, x, xo + i), acc);
-        }
+        for (; i + L <= n; i += L) acc = widenHalf(w, offset + 2L * i).fma(FloatVector.fromArray(F, x, xo + i), acc);
         float sum = sum(acc);
         for (; i < n; i++) sum += Float.float16ToFloat(w.get(I16_LE, offset + 2L * i)) * x[xo + i];
         return sum;

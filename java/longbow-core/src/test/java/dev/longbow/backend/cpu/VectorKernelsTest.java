@@ -130,6 +130,49 @@ class VectorKernelsTest {
     }
 
     @Test
+    void prefillTilesMatchOneTokenAtATimeAndTheReference() {
+        SplittableRandom r = new SplittableRandom(5);
+        int rows = 37, cols = 256; // rows not a multiple of the 4-row tile, nor of the 16-row task
+        for (WeightType type : List.of(WeightType.F32, WeightType.F16, WeightType.Q8_0, WeightType.Q4_0)) {
+            float[] w = random(r, rows * cols, 0.05);
+            dev.longbow.tensor.Tensor t = new dev.longbow.tensor.Tensor("w", type, new long[]{rows, cols},
+                    MemorySegment.ofArray(Quantizer.encode(type, w)));
+            for (int n : new int[]{2, 3, 4, 5, 9}) {
+                float[] x = random(r, n * cols, 1);
+                float[] prefill = matmul(CpuOps.Kernels.VECTOR, 2, t, x, n, rows, cols, n);
+                float[] oneByOne = matmul(CpuOps.Kernels.VECTOR, 1, t, x, n, rows, cols, 1);
+                float[] reference = matmul(CpuOps.Kernels.REFERENCE, 1, t, x, n, rows, cols, n);
+                float[] widened = new float[rows * cols];
+                dev.longbow.tensor.Tensor.dequantize(type, t.data(), 0, widened, 0, rows * cols);
+                for (int tok = 0; tok < n; tok++) {
+                    for (int row = 0; row < rows; row++) {
+                        double scale = 0;
+                        for (int k = 0; k < cols; k++) scale += Math.abs((double) widened[row * cols + k] * x[tok * cols + k]);
+                        String what = type + " n=" + n + " token " + tok + " row " + row;
+                        assertClose(oneByOne[tok * rows + row], prefill[tok * rows + row], scale, what + " (tile vs dot)");
+                        assertClose(reference[tok * rows + row], prefill[tok * rows + row], scale, what + " (tile vs reference)");
+                    }
+                }
+            }
+        }
+    }
+
+    /** out = x W^T through CpuOps, feeding the tokens {@code perCall} at a time. */
+    private static float[] matmul(CpuOps.Kernels kernels, int threads, dev.longbow.tensor.Tensor w, float[] x, int n, int rows, int cols, int perCall) {
+        float[] out = new float[n * rows];
+        try (CpuOps ops = new CpuOps(threads, kernels)) {
+            CpuAct in = (CpuAct) ops.allocate(perCall, cols), o = (CpuAct) ops.allocate(perCall, rows);
+            for (int t0 = 0; t0 < n; t0 += perCall) {
+                int m = Math.min(perCall, n - t0);
+                System.arraycopy(x, t0 * cols, in.data(), 0, m * cols);
+                ops.matmul(o, in, w, null, m);
+                System.arraycopy(o.data(), 0, out, t0 * rows, m * rows);
+            }
+        }
+        return out;
+    }
+
+    @Test
     void wholeModelLogitsStayWithinRoundingOfTheReference() {
         int[] tokens = {1, 403, 407, 261, 378, 429, 414, 285, 306, 271, 269, 348, 280, 289, 301, 302};
         try (ModelFile f = ModelLoader.open(TestData.bundledModel())) {
