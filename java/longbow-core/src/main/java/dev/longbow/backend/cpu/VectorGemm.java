@@ -41,9 +41,9 @@ final class VectorGemm {
         return cols % L == 0 && (kind == Weights.F32 || kind == Weights.F16 || cols % 32 == 0) && L <= 16;
     }
 
-    /** Floats of scratch {@link #rows} needs: one panel of {@link #ROWS} rows of {@code cols}, plus the tile's sums. */
+    /** Floats of scratch {@link #rows} needs: one panel of {@link #ROWS} rows of {@code cols}. */
     static int scratchLength(int cols) {
-        return ROWS * cols + ROWS * TOKENS * L;
+        return ROWS * cols;
     }
 
     /**
@@ -62,20 +62,16 @@ final class VectorGemm {
             }
         }
         for (int t0 = 0; t0 < n; t0 += TOKENS) {
-            tile(scratch, x, xOffset, t0, Math.min(TOKENS, n - t0), cols, scratch, ROWS * cols);
-            for (int r = 0; r < rows; r++) {
-                for (int t = 0; t < TOKENS && t0 + t < n; t++) {
-                    out[outOffset + (t0 + t) * outStride + r0 + r] = laneSum(scratch, ROWS * cols + (r * TOKENS + t) * L);
-                }
-            }
+            tile(scratch, x, xOffset, t0, Math.min(TOKENS, n - t0), cols, rows, out, outOffset + t0 * outStride + r0, outStride);
         }
     }
 
     /**
-     * The 4x4 tile: for panel rows r and tokens t, lane-wise partial sums of panel[r] * x[t0 + t] go to
-     * sums[sumsOffset + (r * 4 + t) * L ..]. Short token groups repeat their last token.
+     * The 4x4 tile: out[outAt + t * outStride + r] = panel row r · x[t0 + t] for r < rows, t < tokens. Short token
+     * groups repeat their last token and drop its sums.
      */
-    private static void tile(float[] panel, float[] x, int xOffset, int t0, int tokens, int cols, float[] sums, int sumsOffset) {
+    private static void tile(float[] panel, float[] x, int xOffset, int t0, int tokens, int cols, int rows,
+                             float[] out, int outAt, int outStride) {
         int x0 = xOffset + t0 * cols, x1 = xOffset + (t0 + Math.min(1, tokens - 1)) * cols,
                 x2 = xOffset + (t0 + Math.min(2, tokens - 1)) * cols, x3 = xOffset + (t0 + Math.min(3, tokens - 1)) * cols;
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00,
@@ -104,31 +100,29 @@ final class VectorGemm {
             a23 = w2.fma(v, a23);
             a33 = w3.fma(v, a33);
         }
-        int s = sumsOffset;
-        a00.intoArray(sums, s);
-        a01.intoArray(sums, s + L);
-        a02.intoArray(sums, s + 2 * L);
-        a03.intoArray(sums, s + 3 * L);
-        a10.intoArray(sums, s + 4 * L);
-        a11.intoArray(sums, s + 5 * L);
-        a12.intoArray(sums, s + 6 * L);
-        a13.intoArray(sums, s + 7 * L);
-        a20.intoArray(sums, s + 8 * L);
-        a21.intoArray(sums, s + 9 * L);
-        a22.intoArray(sums, s + 10 * L);
-        a23.intoArray(sums, s + 11 * L);
-        a30.intoArray(sums, s + 12 * L);
-        a31.intoArray(sums, s + 13 * L);
-        a32.intoArray(sums, s + 14 * L);
-        a33.intoArray(sums, s + 15 * L);
-    }
-
-    /** The L lanes at a[off..] summed pairwise (lane i with lane i + L/2, and so on): one fixed order, in scalar code. */
-    private static float laneSum(float[] a, int off) {
-        for (int half = L / 2; half >= 1; half /= 2) {
-            for (int i = 0; i < half; i++) a[off + i] += a[off + i + half];
-        }
-        return a[off];
+        // Rows past `rows` repeat the last row: their sums are computed (the loop has no branches) and dropped.
+        out[outAt] = VectorKernels.sum(a00);
+        if (rows > 1) out[outAt + 1] = VectorKernels.sum(a10);
+        if (rows > 2) out[outAt + 2] = VectorKernels.sum(a20);
+        if (rows > 3) out[outAt + 3] = VectorKernels.sum(a30);
+        if (tokens < 2) return;
+        outAt += outStride;
+        out[outAt] = VectorKernels.sum(a01);
+        if (rows > 1) out[outAt + 1] = VectorKernels.sum(a11);
+        if (rows > 2) out[outAt + 2] = VectorKernels.sum(a21);
+        if (rows > 3) out[outAt + 3] = VectorKernels.sum(a31);
+        if (tokens < 3) return;
+        outAt += outStride;
+        out[outAt] = VectorKernels.sum(a02);
+        if (rows > 1) out[outAt + 1] = VectorKernels.sum(a12);
+        if (rows > 2) out[outAt + 2] = VectorKernels.sum(a22);
+        if (rows > 3) out[outAt + 3] = VectorKernels.sum(a32);
+        if (tokens < 4) return;
+        outAt += outStride;
+        out[outAt] = VectorKernels.sum(a03);
+        if (rows > 1) out[outAt + 1] = VectorKernels.sum(a13);
+        if (rows > 2) out[outAt + 2] = VectorKernels.sum(a23);
+        if (rows > 3) out[outAt + 3] = VectorKernels.sum(a33);
     }
 
     private static void widenF32(MemorySegment w, long row, int cols, float[] dst, int at) {

@@ -44,15 +44,29 @@ final class VectorKernels {
     /**
      * The sum of v's lanes in a fixed pairwise order. Not {@code reduceLanes}: its order differs between the JIT's
      * intrinsic and the interpreter's fallback, so a result would change when a kernel gets compiled mid-run and the
-     * same prompt could decode differently from one run to the next.
+     * same prompt could decode differently from one run to the next. Written as tiny methods so the JIT always
+     * inlines them: a vector handed to a call that is not inlined becomes a heap object.
      */
     static float sum(FloatVector v) {
+        return SIXTEEN_LANES ? sum16(v) : sumNarrow(v);
+    }
+
+    private static final boolean SIXTEEN_LANES = F.length() == 16;
+
+    private static float sum16(FloatVector v) {
+        return fold(fold(fold(fold(v, ROTATE_1), ROTATE_2), ROTATE_3), ROTATE_4).lane(0);
+    }
+
+    private static float sumNarrow(FloatVector v) {
         int lanes = F.length();
-        if (lanes >= 2) v = v.add(v.rearrange(ROTATE_1));
-        if (lanes >= 4) v = v.add(v.rearrange(ROTATE_2));
-        if (lanes >= 8) v = v.add(v.rearrange(ROTATE_3));
-        if (lanes >= 16) v = v.add(v.rearrange(ROTATE_4));
+        if (lanes >= 2) v = fold(v, ROTATE_1);
+        if (lanes >= 4) v = fold(v, ROTATE_2);
+        if (lanes >= 8) v = fold(v, ROTATE_3);
         return v.lane(0);
+    }
+
+    private static FloatVector fold(FloatVector v, VectorShuffle<Float> rotation) {
+        return v.add(v.rearrange(rotation));
     }
 
     static float dotF32(MemorySegment w, long offset, float[] x, int xo, int n) {
