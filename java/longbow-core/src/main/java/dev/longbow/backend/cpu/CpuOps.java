@@ -34,6 +34,7 @@ public final class CpuOps implements Ops {
     private final int threads;
     private final Kernels kernels;
     private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> tileSums = ThreadLocal.withInitial(() -> new float[VectorGemm.SUMS_LENGTH]);
     // Used only while holding the pool's lock, so one of each serves every caller.
     private final Q8Activations q8 = new Q8Activations();
     private float[] f16Rounded = new float[0];
@@ -229,9 +230,10 @@ public final class CpuOps implements Ops {
         long rowBytes = j.w.type().bytesFor(cols);
         float[] out = j.out.data();
         float[] panel = scratch(VectorGemm.scratchLength(cols));
+        float[] sums = tileSums.get();
         for (int r = r0; r < r1; r += VectorGemm.ROWS) {
             VectorGemm.rows(j.gemm, j.w.data(), rowBytes, r, Math.min(VectorGemm.ROWS, r1 - r), x, xOffset, j.n, cols,
-                    out, j.out.at(0), j.out.cols(), panel);
+                    out, j.out.at(0), j.out.cols(), panel, sums);
         }
         if (j.bias != null) {
             for (int t = 0; t < j.n; t++) for (int r = r0; r < r1; r++) out[j.out.at(t) + r] += j.bias[r];

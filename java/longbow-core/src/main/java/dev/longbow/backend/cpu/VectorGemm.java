@@ -46,12 +46,15 @@ final class VectorGemm {
         return ROWS * cols;
     }
 
+    /** Floats of the tile's partial sums. */
+    static final int SUMS_LENGTH = ROWS * TOKENS * 16;
+
     /**
      * Rows [r0, r0 + rows) of w (rows at most 4, {@code rowBytes} apart) times activation rows x[xOffset + t * cols]
      * for t in [0, n), into out[outOffset + t * outStride + r]. {@code scratch} holds at least {@link #scratchLength} floats.
      */
     static void rows(Weights kind, MemorySegment w, long rowBytes, int r0, int rows, float[] x, int xOffset, int n, int cols,
-                     float[] out, int outOffset, int outStride, float[] scratch) {
+                     float[] out, int outOffset, int outStride, float[] scratch, float[] sums) {
         for (int r = 0; r < ROWS; r++) {
             long row = (long) (r0 + Math.min(r, rows - 1)) * rowBytes; // a short group repeats its last row
             switch (kind) {
@@ -62,7 +65,8 @@ final class VectorGemm {
             }
         }
         for (int t0 = 0; t0 < n; t0 += TOKENS) {
-            tile(scratch, x, xOffset, t0, Math.min(TOKENS, n - t0), cols, rows, out, outOffset + t0 * outStride + r0, outStride);
+            tile(scratch, x, xOffset, t0, Math.min(TOKENS, n - t0), cols, rows, out, outOffset + t0 * outStride + r0, outStride,
+                    sums);
         }
     }
 
@@ -71,7 +75,7 @@ final class VectorGemm {
      * groups repeat their last token and drop its sums.
      */
     private static void tile(float[] panel, float[] x, int xOffset, int t0, int tokens, int cols, int rows,
-                             float[] out, int outAt, int outStride) {
+                             float[] out, int outAt, int outStride, float[] sums) {
         int x0 = xOffset + t0 * cols, x1 = xOffset + (t0 + Math.min(1, tokens - 1)) * cols,
                 x2 = xOffset + (t0 + Math.min(2, tokens - 1)) * cols, x3 = xOffset + (t0 + Math.min(3, tokens - 1)) * cols;
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00,
@@ -100,29 +104,36 @@ final class VectorGemm {
             a23 = w2.fma(v, a23);
             a33 = w3.fma(v, a33);
         }
-        // Rows past `rows` repeat the last row: their sums are computed (the loop has no branches) and dropped.
-        out[outAt] = VectorKernels.sum(a00);
-        if (rows > 1) out[outAt + 1] = VectorKernels.sum(a10);
-        if (rows > 2) out[outAt + 2] = VectorKernels.sum(a20);
-        if (rows > 3) out[outAt + 3] = VectorKernels.sum(a30);
-        if (tokens < 2) return;
-        outAt += outStride;
-        out[outAt] = VectorKernels.sum(a01);
-        if (rows > 1) out[outAt + 1] = VectorKernels.sum(a11);
-        if (rows > 2) out[outAt + 2] = VectorKernels.sum(a21);
-        if (rows > 3) out[outAt + 3] = VectorKernels.sum(a31);
-        if (tokens < 3) return;
-        outAt += outStride;
-        out[outAt] = VectorKernels.sum(a02);
-        if (rows > 1) out[outAt + 1] = VectorKernels.sum(a12);
-        if (rows > 2) out[outAt + 2] = VectorKernels.sum(a22);
-        if (rows > 3) out[outAt + 3] = VectorKernels.sum(a32);
-        if (tokens < 4) return;
-        outAt += outStride;
-        out[outAt] = VectorKernels.sum(a03);
-        if (rows > 1) out[outAt + 1] = VectorKernels.sum(a13);
-        if (rows > 2) out[outAt + 2] = VectorKernels.sum(a23);
-        if (rows > 3) out[outAt + 3] = VectorKernels.sum(a33);
+        // Partial sums leave through memory and are added up in scalar code: a fixed order whatever the JIT has or
+        // has not compiled yet, and no vector crosses a call.
+        float[] lanes = sums;
+        a00.intoArray(lanes, 0);
+        a10.intoArray(lanes, L);
+        a20.intoArray(lanes, 2 * L);
+        a30.intoArray(lanes, 3 * L);
+        a01.intoArray(lanes, 4 * L);
+        a11.intoArray(lanes, 5 * L);
+        a21.intoArray(lanes, 6 * L);
+        a31.intoArray(lanes, 7 * L);
+        a02.intoArray(lanes, 8 * L);
+        a12.intoArray(lanes, 9 * L);
+        a22.intoArray(lanes, 10 * L);
+        a32.intoArray(lanes, 11 * L);
+        a03.intoArray(lanes, 12 * L);
+        a13.intoArray(lanes, 13 * L);
+        a23.intoArray(lanes, 14 * L);
+        a33.intoArray(lanes, 15 * L);
+        for (int t = 0; t < tokens; t++) {
+            for (int r = 0; r < rows; r++) out[outAt + t * outStride + r] = laneSum(lanes, (t * ROWS + r) * L);
+        }
+    }
+
+    /** The L lanes at a[off..] summed pairwise (lane i with lane i + L/2, and so on), as {@link VectorKernels#sum} does. */
+    private static float laneSum(float[] a, int off) {
+        for (int half = L / 2; half >= 1; half /= 2) {
+            for (int i = 0; i < half; i++) a[off + i] += a[off + i + half];
+        }
+        return a[off];
     }
 
     private static void widenF32(MemorySegment w, long row, int cols, float[] dst, int at) {
