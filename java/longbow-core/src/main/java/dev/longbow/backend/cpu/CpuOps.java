@@ -317,7 +317,15 @@ public final class CpuOps implements Ops {
         }
     }
 
-    /** One (token, head) pair: scores over the cached keys, softmax, weighted sum of the cached values. */
+    /** Keys scored per step of the vector kernels' online softmax: the scratch they need, whatever the context. */
+    private static final int KEY_BLOCK = 64;
+
+    /**
+     * One (token, head) pair. The reference kernels score every visible key, softmax, then sum the values, as run.c
+     * does. The vector kernels go through the keys a block at a time with a running maximum and denominator
+     * (flash attention's online softmax): the output accumulates unnormalised and is rescaled when the maximum
+     * grows, so memory stays one block of scores however long the context.
+     */
     private final class AttentionJob implements java.util.function.IntConsumer {
         CpuKvCache cache;
         CpuAct out, q;
@@ -326,41 +334,64 @@ public final class CpuOps implements Ops {
 
         @Override
         public void accept(int task) {
-            CpuKvCache c = cache;
-            int hd = p.headDim(), groups = p.heads() / p.kvHeads();
-            float scale = (float) Math.sqrt(hd);
             int t = task / p.heads(), h = task % p.heads();
             int pos = startPos + t;
             int first = p.slidingWindow() > 0 ? Math.max(0, pos - p.slidingWindow() + 1) : 0;
-            float[] att = scratch(pos + 1);
-            float[] qd = q.data();
-            int qo = q.at(t) + h * hd;
-            long kvHeadOffset = 4L * (h / groups) * hd;
-            boolean vector = kernels == Kernels.VECTOR;
+            int qo = q.at(t) + h * p.headDim(), oo = out.at(t) + h * p.headDim();
+            long kvHeadOffset = 4L * (h / (p.heads() / p.kvHeads())) * p.headDim();
+            if (kernels == Kernels.VECTOR) online(first, pos, qo, oo, kvHeadOffset);
+            else reference(first, pos, qo, oo, kvHeadOffset);
+        }
+
+        private void reference(int first, int pos, int qo, int oo, long kvHeadOffset) {
+            CpuKvCache c = cache;
+            int hd = p.headDim();
+            float scale = (float) Math.sqrt(hd);
+            float[] att = scratch(pos + 1), qd = q.data(), od = out.data();
             for (int s = first; s <= pos; s++) {
                 long ko = c.offset(layer, s) + kvHeadOffset;
-                float score;
-                if (vector) {
-                    score = VectorKernels.dot(qd, qo, c.keys, ko, hd);
-                } else {
-                    score = 0.0f;
-                    for (int i = 0; i < hd; i++) score += qd[qo + i] * c.key(ko + 4L * i);
-                }
+                float score = 0.0f;
+                for (int i = 0; i < hd; i++) score += qd[qo + i] * c.key(ko + 4L * i);
                 att[s] = score / scale;
             }
             softmax(att, first, pos + 1);
-            float[] od = out.data();
-            int oo = out.at(t) + h * hd;
             for (int i = 0; i < hd; i++) od[oo + i] = 0.0f;
             for (int s = first; s <= pos; s++) {
                 long vo = c.offset(layer, s) + kvHeadOffset;
                 float a = att[s];
-                if (vector) {
-                    VectorKernels.axpy(a, c.values, vo, od, oo, hd);
-                } else {
-                    for (int i = 0; i < hd; i++) od[oo + i] += a * c.value(vo + 4L * i);
+                for (int i = 0; i < hd; i++) od[oo + i] += a * c.value(vo + 4L * i);
+            }
+        }
+
+        private void online(int first, int pos, int qo, int oo, long kvHeadOffset) {
+            CpuKvCache c = cache;
+            int hd = p.headDim();
+            float scale = (float) Math.sqrt(hd);
+            float[] scores = scratch(KEY_BLOCK), qd = q.data(), od = out.data();
+            for (int i = 0; i < hd; i++) od[oo + i] = 0.0f;
+            float max = Float.NEGATIVE_INFINITY, denominator = 0f;
+            for (int s0 = first; s0 <= pos; s0 += KEY_BLOCK) {
+                int count = Math.min(KEY_BLOCK, pos + 1 - s0);
+                float blockMax = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < count; j++) {
+                    float score = VectorKernels.dot(qd, qo, c.keys, c.offset(layer, s0 + j) + kvHeadOffset, hd) / scale;
+                    scores[j] = score;
+                    blockMax = Math.max(blockMax, score);
+                }
+                if (blockMax > max) {
+                    float shrink = (float) Math.exp(max - blockMax); // 0 on the first block
+                    if (shrink != 1f) for (int i = 0; i < hd; i++) od[oo + i] *= shrink;
+                    denominator *= shrink;
+                    max = blockMax;
+                }
+                for (int j = 0; j < count; j++) {
+                    float weight = (float) Math.exp(scores[j] - max);
+                    denominator += weight;
+                    VectorKernels.axpy(weight, c.values, c.offset(layer, s0 + j) + kvHeadOffset, od, oo, hd);
                 }
             }
+            float inverse = 1f / denominator;
+            for (int i = 0; i < hd; i++) od[oo + i] *= inverse;
         }
     }
 

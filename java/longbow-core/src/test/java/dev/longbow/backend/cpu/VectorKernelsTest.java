@@ -173,6 +173,32 @@ class VectorKernelsTest {
     }
 
     @Test
+    void onlineSoftmaxAttentionMatchesTheReferenceOverManyKeyBlocks() {
+        int heads = 4, kvHeads = 2, headDim = 64, positions = 300, n = 5, kvDim = kvHeads * headDim;
+        for (int window : new int[]{0, 100}) {
+            dev.longbow.backend.Attention params = new dev.longbow.backend.Attention(heads, kvHeads, headDim, window);
+            float[][] results = new float[2][];
+            int i = 0;
+            for (CpuOps.Kernels kernels : List.of(CpuOps.Kernels.REFERENCE, CpuOps.Kernels.VECTOR)) {
+                SplittableRandom same = new SplittableRandom(17); // both kernel sets see the same data
+                try (CpuOps ops = new CpuOps(2, kernels); var cache = ops.allocateKvCache(1, positions, kvDim)) {
+                    CpuAct k = (CpuAct) ops.allocate(positions, kvDim), v = (CpuAct) ops.allocate(positions, kvDim);
+                    System.arraycopy(random(same, positions * kvDim, 3), 0, k.data(), 0, positions * kvDim);
+                    System.arraycopy(random(same, positions * kvDim, 1), 0, v.data(), 0, positions * kvDim);
+                    ops.storeKv(cache, 0, k, v, 0, positions);
+                    CpuAct q = (CpuAct) ops.allocate(n, heads * headDim), out = (CpuAct) ops.allocate(n, heads * headDim);
+                    System.arraycopy(random(same, n * heads * headDim, 3), 0, q.data(), 0, n * heads * headDim);
+                    ops.attention(out, q, cache, 0, params, positions - n, n);
+                    results[i++] = out.data().clone();
+                }
+            }
+            for (int j = 0; j < results[0].length; j++) {
+                assertEquals(results[0][j], results[1][j], 1e-5f + 1e-5f * Math.abs(results[0][j]), "window " + window + " element " + j);
+            }
+        }
+    }
+
+    @Test
     void wholeModelLogitsStayWithinRoundingOfTheReference() {
         int[] tokens = {1, 403, 407, 261, 378, 429, 414, 285, 306, 271, 269, 348, 280, 289, 301, 302};
         try (ModelFile f = ModelLoader.open(TestData.bundledModel())) {
