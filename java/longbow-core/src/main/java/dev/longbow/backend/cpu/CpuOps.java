@@ -38,6 +38,7 @@ public final class CpuOps implements Ops {
     // Used only while holding the pool's lock, so one of each serves every caller.
     private final Q8Activations q8 = new Q8Activations();
     private float[] f16Rounded = new float[0];
+    private CpuAct f16View;
     private float[] q8Widened = new float[0];
     private final MatmulJob matmulJob = new MatmulJob();
     private final AttentionJob attentionJob = new AttentionJob();
@@ -115,14 +116,19 @@ public final class CpuOps implements Ops {
     }
 
     /** Norm weights and biases are short and read every token: dequantize each once and keep it on the heap. */
-    private final java.util.Map<MemorySegment, float[]> vectors = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Map<Tensor, float[]> vectors = new java.util.IdentityHashMap<>();
 
+    // Keyed by identity under a lock: a segment's or record's hashCode allocates, and this runs several times per token.
     private float[] vector(Tensor t) {
-        return vectors.computeIfAbsent(t.data(), seg -> {
-            float[] v = new float[(int) t.elementCount()];
-            Tensor.dequantize(t.type(), seg, 0, v, 0, v.length);
+        synchronized (vectors) {
+            float[] v = vectors.get(t);
+            if (v == null) {
+                v = new float[(int) t.elementCount()];
+                Tensor.dequantize(t.type(), t.data(), 0, v, 0, v.length);
+                vectors.put(t, v);
+            }
             return v;
-        });
+        }
     }
 
     @Override
@@ -246,7 +252,9 @@ public final class CpuOps implements Ops {
         for (int t = 0; t < n; t++) {
             for (int i = 0; i < x.cols(); i++) r[t * x.cols() + i] = Float.float16ToFloat(Float.floatToFloat16(x.data()[x.at(t) + i]));
         }
-        return new CpuAct(r, 0, n, x.cols());
+        // Reused while the buffer and width stay the same, so decode allocates nothing here.
+        if (f16View == null || f16View.data() != r || f16View.cols() != x.cols() || f16View.rows() < n) f16View = new CpuAct(r, 0, r.length / x.cols(), x.cols());
+        return f16View;
     }
 
     private static float dotF32(MemorySegment w, long byteOffset, float[] x, int xo, int n) {

@@ -137,10 +137,10 @@ final class VectorGemm {
     }
 
     private static void widenF32(MemorySegment w, long row, int cols, float[] dst, int at) {
-        MemorySegment.copy(w, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE), row, dst, at, cols);
+        MemorySegment.copy(w, VectorKernels.F32_LE, row, dst, at, cols);
     }
 
-    /** As {@link VectorKernels#widenHalf}, repeated here so no vector crosses a call. */
+    /** As in {@link VectorKernels#dotF16}, repeated here so no vector crosses a call. */
     private static void widenF16(MemorySegment w, long row, int cols, float[] dst, int at) {
         for (int k = 0; k < cols; k += L) {
             IntVector h = (IntVector) ShortVector.fromMemorySegment(S_HALF, w, row + 2L * k, LE).convertShape(VectorOperators.S2I, I, 0);

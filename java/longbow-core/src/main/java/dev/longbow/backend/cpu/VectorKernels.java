@@ -23,6 +23,8 @@ final class VectorKernels {
 
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    // Layouts are constants on purpose: one built per access costs an allocation and a cache lookup every time.
+    static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** As many shorts as F has floats, and half that many bytes: one conversion step each way. */
@@ -77,23 +79,24 @@ final class VectorKernels {
             a1 = FloatVector.fromMemorySegment(F, w, offset + 4L * (i + L), LE).fma(FloatVector.fromArray(F, x, xo + i + L), a1);
         }
         float sum = sum(a0.add(a1));
-        for (; i < n; i++) sum += w.get(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE), offset + 4L * i) * x[xo + i];
+        for (; i < n; i++) sum += w.get(F32_LE, offset + 4L * i) * x[xo + i];
         return sum;
     }
 
-    /** Half-precision weights widened exactly in registers: magnitude bits into a float's place, rescaled, sign OR-ed back. */
-    static FloatVector widenHalf(MemorySegment w, long offset) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(S_HALF, w, offset, LE).convertShape(VectorOperators.S2I, I, 0);
-        IntVector magnitude = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
-        FloatVector f = magnitude.reinterpretAsFloats().mul(HALF_EXPONENT_ADJUST);
-        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-        return f.reinterpretAsInts().or(sign).reinterpretAsFloats();
-    }
-
+    /**
+     * Half-precision weights widened exactly in registers: the magnitude bits moved into a float's place and rescaled
+     * by 2^112 (exact for normal and subnormal halves alike), the sign OR-ed back. Self-contained, like every kernel
+     * here: a vector handed to a call the JIT does not inline becomes a heap object.
+     */
     static float dotF16(MemorySegment w, long offset, float[] x, int xo, int n) {
         int L = F.length(), i = 0;
         FloatVector acc = FloatVector.zero(F);
-        for (; i + L <= n; i += L) acc = widenHalf(w, offset + 2L * i).fma(FloatVector.fromArray(F, x, xo + i), acc);
+        for (; i + L <= n; i += L) {
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S_HALF, w, offset + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector f = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_ADJUST);
+            f = f.reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            acc = f.fma(FloatVector.fromArray(F, x, xo + i), acc);
+        }
         float sum = sum(acc);
         for (; i < n; i++) sum += Float.float16ToFloat(w.get(I16_LE, offset + 2L * i)) * x[xo + i];
         return sum;

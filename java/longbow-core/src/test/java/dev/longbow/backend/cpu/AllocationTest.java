@@ -1,0 +1,81 @@
+package dev.longbow.backend.cpu;
+
+import dev.longbow.TestData;
+import dev.longbow.convert.GgufConverter;
+import dev.longbow.format.ModelFile;
+import dev.longbow.format.ModelLoader;
+import dev.longbow.model.ModelWeights;
+import dev.longbow.model.Transformer;
+import dev.longbow.tensor.WeightType;
+import dev.longbow.tokenizer.Tokenizers;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The per-token path allocates nothing once warm: decode speed must not depend on the garbage collector. */
+class AllocationTest {
+    @TempDir
+    Path dir;
+
+    private static final com.sun.management.ThreadMXBean THREADS = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+    /** Ids of the pool's workers, looked up before measuring (the lookup itself allocates). */
+    private static long[] workerIds() {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("longbow-cpu-"))
+                .mapToLong(Thread::threadId).toArray();
+    }
+
+    /** Bytes allocated so far by this thread and the given workers; allocates nothing itself. */
+    private static long allocated(long[] workers) {
+        long sum = THREADS.getCurrentThreadAllocatedBytes();
+        for (long id : workers) sum += THREADS.getThreadAllocatedBytes(id);
+        return sum;
+    }
+
+    /**
+     * The lowest allocation per decode step over windows of 200 steps, decoding for up to 20 seconds: the JIT takes
+     * a second or two to compile the vector kernels (interpreted, the Vector API allocates), so the first windows
+     * allocate and a warm engine must reach (almost) zero.
+     */
+    private static long bytesPerDecodeStep(Path model, int threads, int prefillChunk) {
+        try (ModelFile f = ModelLoader.open(model);
+             CpuOps ops = new CpuOps(threads);
+             Transformer.State s = new Transformer.State(ops, f.config(), f.config().contextLength(), prefillChunk)) {
+            Transformer t = new Transformer(f.config(), ModelWeights.bind(f.config(), f.tensors(), f.path().toString()));
+            float[] logits = new float[f.config().vocabSize()];
+            int[] tokens = new int[prefillChunk];
+            java.util.Arrays.fill(tokens, 1);
+            int[] token = {1};
+            long[] workers = workerIds();
+            long best = Long.MAX_VALUE, deadline = System.nanoTime() + 20_000_000_000L;
+            while (best >= 64 && System.nanoTime() < deadline) {
+                t.forward(ops, s, tokens, prefillChunk, 0, logits); // prefill kernels stay warm too
+                for (int pos = prefillChunk; pos < 300; pos++) t.forward(ops, s, token, 1, pos, logits);
+                long before = allocated(workers);
+                int steps = 200;
+                for (int pos = 300; pos < 300 + steps; pos++) t.forward(ops, s, token, 1, pos, logits);
+                best = Math.min(best, (allocated(workers) - before) / steps);
+            }
+            return best;
+        }
+    }
+
+    @Test
+    void decodeStepsAllocateNothingOnceWarm() throws Exception {
+        Path q8 = dir.resolve("q8.gguf");
+        try (ModelFile f = ModelLoader.open(TestData.bundledModel())) {
+            GgufConverter.convert(f, Tokenizers.forModel(f, null), WeightType.Q8_0, q8);
+        }
+        for (Path model : new Path[]{TestData.bundledModel(), q8}) {
+            for (int threads : new int[]{1, 2}) {
+                long perStep = bytesPerDecodeStep(model, threads, 16);
+                // A few bytes of slack for counters the JVM itself may bump; a boxed vector alone is 80 bytes.
+                assertTrue(perStep < 64, model.getFileName() + ", " + threads + " threads: " + perStep + " bytes allocated per decode step");
+            }
+        }
+    }
+}
