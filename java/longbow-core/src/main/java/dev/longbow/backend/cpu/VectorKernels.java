@@ -29,6 +29,8 @@ final class VectorKernels {
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** As many shorts as F has floats, and half that many bytes: one conversion step each way. */
     private static final VectorSpecies<Short> S_HALF = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final VectorSpecies<Short> S_FULL = VectorSpecies.of(short.class, F.vectorShape());
+    private static final VectorSpecies<Byte> B_HALF = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private static final VectorSpecies<Byte> B_QUARTER = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4));
     /** 2^112: rescales a half-precision exponent placed in a float's exponent field. */
     private static final float HALF_EXPONENT_ADJUST = 0x1p112f;
@@ -119,15 +121,16 @@ final class VectorKernels {
      * a block, scaled by both block scales and summed in float lanes, as llama.cpp's SIMD kernels do.
      */
     static float dotQ8_0(MemorySegment w, long offset, byte[] q, int qo, float[] scales, int so, int blocks) {
-        int L = F.length();
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long base = offset + 34L * b;
             IntVector isum = IntVector.zero(I);
-            for (int j = 0; j < 32; j += L) {
-                ShortVector wv = (ShortVector) ByteVector.fromMemorySegment(B_QUARTER, w, base + 2 + j, LE).convertShape(VectorOperators.B2S, S_HALF, 0);
-                ShortVector xv = (ShortVector) ByteVector.fromArray(B_QUARTER, q, qo + b * 32 + j).convertShape(VectorOperators.B2S, S_HALF, 0);
-                isum = isum.add(wv.mul(xv).convertShape(VectorOperators.S2I, I, 0));
+            // As many shorts as fit one register (32 at 512 bits: the whole block); int8 products fit a short.
+            for (int j = 0; j < 32; j += S_FULL.length()) {
+                ShortVector wv = (ShortVector) ByteVector.fromMemorySegment(B_HALF, w, base + 2 + j, LE).convertShape(VectorOperators.B2S, S_FULL, 0);
+                ShortVector xv = (ShortVector) ByteVector.fromArray(B_HALF, q, qo + b * 32 + j).convertShape(VectorOperators.B2S, S_FULL, 0);
+                ShortVector p = wv.mul(xv);
+                isum = isum.add(p.convertShape(VectorOperators.S2I, I, 0)).add(p.convertShape(VectorOperators.S2I, I, 1));
             }
             float scale = Float.float16ToFloat(w.get(I16_LE, base)) * scales[so + b];
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, scale), acc);
