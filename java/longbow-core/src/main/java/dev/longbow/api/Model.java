@@ -81,7 +81,7 @@ public final class Model implements AutoCloseable {
 
     /**
      * Times a prefill of {@code prompt} and {@code genTokens} decode steps (greedy, never stopping at end of text),
-     * after an untimed warm-up run so the JIT has compiled the kernels.
+     * after untimed warm-up runs (at least one, for at least 3 seconds) so the JIT has compiled the kernels.
      */
     public BenchmarkResult benchmark(int[] prompt, int genTokens) {
         lifecycle.readLock().lock();
@@ -96,9 +96,13 @@ public final class Model implements AutoCloseable {
                 public dev.longbow.tokenizer.TokenDecoder decoder() { return tokenizer.decoder(); }
                 public boolean isEndOfText(int id) { return false; }
             };
-            int[] warmup = java.util.Arrays.copyOf(prompt, Math.min(prompt.length, 2 * Generation.PREFILL_CHUNK));
-            Generation.run(transformer, ops, endless, warmup, dev.longbow.engine.SamplerParams.GREEDY, Math.min(genTokens, 8),
-                    contextLength, false, (id, piece) -> { }, () -> false);
+            // Warm-up until the JIT has compiled the kernels: interpreted, the Vector API is orders of magnitude slower.
+            int[] warmup = java.util.Arrays.copyOf(prompt, Math.min(prompt.length, 4 * Generation.PREFILL_CHUNK));
+            long warmUntil = System.nanoTime() + 3_000_000_000L;
+            do {
+                Generation.run(transformer, ops, endless, warmup, dev.longbow.engine.SamplerParams.GREEDY, Math.min(genTokens, 16),
+                        contextLength, false, (id, piece) -> { }, () -> false);
+            } while (System.nanoTime() < warmUntil);
             Generation.Result r = Generation.run(transformer, ops, endless, prompt, dev.longbow.engine.SamplerParams.GREEDY, genTokens,
                     contextLength, false, (id, piece) -> { }, () -> false);
             return new BenchmarkResult(r.promptTokens(), r.generatedTokens(), r.prefillTokensPerSecond(), r.decodeTokensPerSecond(),

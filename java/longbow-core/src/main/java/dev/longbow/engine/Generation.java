@@ -50,7 +50,10 @@ public final class Generation {
         StopReason reason = StopReason.MAX_TOKENS;
         long start = System.nanoTime(), prefillNanos, firstNanos = 0;
 
-        try (Transformer.State state = new Transformer.State(ops, model.config(), contextLength, Math.min(PREFILL_CHUNK, prompt.length))) {
+        // The cache holds this request's positions only: a model trained at 128K would otherwise zero-fill gigabytes
+        // per request, whatever its length.
+        int capacity = Math.min(contextLength, prompt.length + Math.max(1, maxTokens));
+        try (Transformer.State state = new Transformer.State(ops, model.config(), capacity, Math.min(PREFILL_CHUNK, prompt.length))) {
             // The decoder sees the prompt even when it is not echoed: the first generated piece depends on what preceded it.
             StringBuilder promptText = new StringBuilder();
             for (int t : prompt) promptText.append(decoder.next(t));

@@ -34,7 +34,7 @@ public final class CpuOps implements Ops {
     private final int threads;
     private final Kernels kernels;
     private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
-    private final ThreadLocal<float[]> tileSums = ThreadLocal.withInitial(() -> new float[VectorGemm.SUMS_LENGTH]);
+    private final ThreadLocal<float[]> tileSums = ThreadLocal.withInitial(() -> new float[0]);
     // Used only while holding the pool's lock, so one of each serves every caller.
     private final Q8Activations q8 = new Q8Activations();
     private float[] f16Rounded = new float[0];
@@ -237,6 +237,7 @@ public final class CpuOps implements Ops {
         float[] out = j.out.data();
         float[] panel = scratch(VectorGemm.scratchLength(cols));
         float[] sums = tileSums.get();
+        if (sums.length < VectorGemm.sumsLength(j.n)) tileSums.set(sums = new float[VectorGemm.sumsLength(j.n)]);
         for (int r = r0; r < r1; r += VectorGemm.ROWS) {
             VectorGemm.rows(j.gemm, j.w.data(), rowBytes, r, Math.min(VectorGemm.ROWS, r1 - r), x, xOffset, j.n, cols,
                     out, j.out.at(0), j.out.cols(), panel, sums);

@@ -46,8 +46,17 @@ final class VectorGemm {
         return ROWS * cols;
     }
 
-    /** Floats of the tile's partial sums. */
-    static final int SUMS_LENGTH = ROWS * TOKENS * 16;
+    /** Floats of the partial sums {@link #rows} keeps for {@code n} tokens. */
+    static int sumsLength(int n) {
+        return ROWS * ((n + TOKENS - 1) / TOKENS * TOKENS) * L;
+    }
+
+    /**
+     * Columns per pass over the tokens: the activations of a whole chunk for this many columns (32 tokens x 512
+     * floats = 64 KB) stay in cache while every token group runs over them. Without it, a wide row (8,192 in a
+     * feed-forward down projection) streams a megabyte of activations from L3 for every four weight rows.
+     */
+    private static final int K_BLOCK = 512;
 
     /**
      * Rows [r0, r0 + rows) of w (rows at most 4, {@code rowBytes} apart) times activation rows x[xOffset + t * cols]
@@ -64,23 +73,49 @@ final class VectorGemm {
                 case Q4_0 -> widenQ4_0(w, row, cols, scratch, r * cols);
             }
         }
-        for (int t0 = 0; t0 < n; t0 += TOKENS) {
-            tile(scratch, x, xOffset, t0, Math.min(TOKENS, n - t0), cols, rows, out, outOffset + t0 * outStride + r0, outStride,
-                    sums);
+        for (int k0 = 0; k0 < cols; k0 += K_BLOCK) {
+            int k1 = Math.min(cols, k0 + K_BLOCK);
+            for (int t0 = 0; t0 < n; t0 += TOKENS) {
+                tile(scratch, x, xOffset, t0, Math.min(TOKENS, n - t0), cols, k0, k1, sums, t0 * ROWS * L);
+            }
+        }
+        for (int t = 0; t < n; t++) {
+            for (int r = 0; r < rows; r++) out[outOffset + t * outStride + r0 + r] = laneSum(sums, (t * ROWS + r) * L);
         }
     }
 
     /**
-     * The 4x4 tile: out[outAt + t * outStride + r] = panel row r · x[t0 + t] for r < rows, t < tokens. Short token
-     * groups repeat their last token and drop its sums.
+     * The 4x4 tile over columns [k0, k1): lane-wise running sums of panel row r times token t0 + t, kept in
+     * sums[at + (t * 4 + r) * L ..] between column blocks (started at k0 = 0). Short token groups repeat their last
+     * token; its sums land in slots nobody reads.
      */
-    private static void tile(float[] panel, float[] x, int xOffset, int t0, int tokens, int cols, int rows,
-                             float[] out, int outAt, int outStride, float[] sums) {
+    private static void tile(float[] panel, float[] x, int xOffset, int t0, int tokens, int cols, int k0, int k1,
+                             float[] sums, int at) {
         int x0 = xOffset + t0 * cols, x1 = xOffset + (t0 + Math.min(1, tokens - 1)) * cols,
                 x2 = xOffset + (t0 + Math.min(2, tokens - 1)) * cols, x3 = xOffset + (t0 + Math.min(3, tokens - 1)) * cols;
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00,
-                a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-        for (int k = 0; k < cols; k += L) {
+        FloatVector a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33;
+        if (k0 == 0) {
+            a00 = FloatVector.zero(F);
+            a01 = a02 = a03 = a10 = a11 = a12 = a13 = a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = a00;
+        } else {
+            a00 = FloatVector.fromArray(F, sums, at);
+            a10 = FloatVector.fromArray(F, sums, at + L);
+            a20 = FloatVector.fromArray(F, sums, at + 2 * L);
+            a30 = FloatVector.fromArray(F, sums, at + 3 * L);
+            a01 = FloatVector.fromArray(F, sums, at + 4 * L);
+            a11 = FloatVector.fromArray(F, sums, at + 5 * L);
+            a21 = FloatVector.fromArray(F, sums, at + 6 * L);
+            a31 = FloatVector.fromArray(F, sums, at + 7 * L);
+            a02 = FloatVector.fromArray(F, sums, at + 8 * L);
+            a12 = FloatVector.fromArray(F, sums, at + 9 * L);
+            a22 = FloatVector.fromArray(F, sums, at + 10 * L);
+            a32 = FloatVector.fromArray(F, sums, at + 11 * L);
+            a03 = FloatVector.fromArray(F, sums, at + 12 * L);
+            a13 = FloatVector.fromArray(F, sums, at + 13 * L);
+            a23 = FloatVector.fromArray(F, sums, at + 14 * L);
+            a33 = FloatVector.fromArray(F, sums, at + 15 * L);
+        }
+        for (int k = k0; k < k1; k += L) {
             FloatVector w0 = FloatVector.fromArray(F, panel, k), w1 = FloatVector.fromArray(F, panel, cols + k),
                     w2 = FloatVector.fromArray(F, panel, 2 * cols + k), w3 = FloatVector.fromArray(F, panel, 3 * cols + k);
             FloatVector v = FloatVector.fromArray(F, x, x0 + k);
@@ -104,28 +139,24 @@ final class VectorGemm {
             a23 = w2.fma(v, a23);
             a33 = w3.fma(v, a33);
         }
-        // Partial sums leave through memory and are added up in scalar code: a fixed order whatever the JIT has or
-        // has not compiled yet, and no vector crosses a call.
-        float[] lanes = sums;
-        a00.intoArray(lanes, 0);
-        a10.intoArray(lanes, L);
-        a20.intoArray(lanes, 2 * L);
-        a30.intoArray(lanes, 3 * L);
-        a01.intoArray(lanes, 4 * L);
-        a11.intoArray(lanes, 5 * L);
-        a21.intoArray(lanes, 6 * L);
-        a31.intoArray(lanes, 7 * L);
-        a02.intoArray(lanes, 8 * L);
-        a12.intoArray(lanes, 9 * L);
-        a22.intoArray(lanes, 10 * L);
-        a32.intoArray(lanes, 11 * L);
-        a03.intoArray(lanes, 12 * L);
-        a13.intoArray(lanes, 13 * L);
-        a23.intoArray(lanes, 14 * L);
-        a33.intoArray(lanes, 15 * L);
-        for (int t = 0; t < tokens; t++) {
-            for (int r = 0; r < rows; r++) out[outAt + t * outStride + r] = laneSum(lanes, (t * ROWS + r) * L);
-        }
+        // Partial sums leave through memory; the lanes are added up once, in scalar code, after the last block:
+        // a fixed order whatever the JIT has or has not compiled yet, and no vector crosses a call.
+        a00.intoArray(sums, at);
+        a10.intoArray(sums, at + L);
+        a20.intoArray(sums, at + 2 * L);
+        a30.intoArray(sums, at + 3 * L);
+        a01.intoArray(sums, at + 4 * L);
+        a11.intoArray(sums, at + 5 * L);
+        a21.intoArray(sums, at + 6 * L);
+        a31.intoArray(sums, at + 7 * L);
+        a02.intoArray(sums, at + 8 * L);
+        a12.intoArray(sums, at + 9 * L);
+        a22.intoArray(sums, at + 10 * L);
+        a32.intoArray(sums, at + 11 * L);
+        a03.intoArray(sums, at + 12 * L);
+        a13.intoArray(sums, at + 13 * L);
+        a23.intoArray(sums, at + 14 * L);
+        a33.intoArray(sums, at + 15 * L);
     }
 
     /** The L lanes at a[off..] summed pairwise (lane i with lane i + L/2, and so on), as {@link VectorKernels#sum} does. */
