@@ -99,7 +99,10 @@ class CliTest {
         assertOneLineError(run("generate", "--model", model().toString(), "--prompt", prompt), "exceeds the context length");
         assertOneLineError(run("generate", "--model", model().toString(), "--prompt", "Once upon a time there was a dog.", "--ctx", "4"),
                 "exceeds the context length of 4");
-        assertOneLineError(run("generate", "--model", model().toString(), "--prompt", "hi", "--ctx", "2000000000"), "KV cache");
+        // The cache is sized to the request (prompt + max tokens, within --ctx): a huge --ctx alone costs nothing, a
+        // request that could fill it is refused up front.
+        assertEquals(0, run("generate", "--model", model().toString(), "--prompt", "hi", "--ctx", "2000000000", "--max-tokens", "5").code());
+        assertOneLineError(run("generate", "--model", model().toString(), "--prompt", "hi", "--ctx", "2000000000", "--max-tokens", "2000000000"), "KV cache");
     }
 
     @Test
