@@ -41,19 +41,18 @@ public final class Generation {
             throw new LongbowException("prompt of " + prompt.length + " tokens exceeds the context length of " + contextLength + " tokens");
         }
         if (maxTokens < 0) throw new LongbowException("max tokens must be >= 0, got " + maxTokens);
-        int[] tokens = new int[Math.min(contextLength + 1, prompt.length + maxTokens)];
-        System.arraycopy(prompt, 0, tokens, 0, prompt.length);
-        int length = prompt.length;
-        float[] logits = new float[model.config().vocabSize()];
-        Sampler sampler = new Sampler(sampling);
-        TokenDecoder decoder = tokenizer.decoder();
-        StopReason reason = StopReason.MAX_TOKENS;
         long start = System.nanoTime(), prefillNanos, firstNanos = 0;
-
         // The cache holds this request's positions only: a model trained at 128K would otherwise zero-fill gigabytes
-        // per request, whatever its length.
-        int capacity = Math.min(contextLength, prompt.length + Math.max(1, maxTokens));
+        // per request, whatever its length. It is sized (and refused if too big) before anything else is allocated.
+        int capacity = (int) Math.min(contextLength, (long) prompt.length + Math.max(1, maxTokens));
         try (Transformer.State state = new Transformer.State(ops, model.config(), capacity, Math.min(PREFILL_CHUNK, prompt.length))) {
+            int[] tokens = new int[capacity + 1];
+            System.arraycopy(prompt, 0, tokens, 0, prompt.length);
+            int length = prompt.length;
+            float[] logits = new float[model.config().vocabSize()];
+            Sampler sampler = new Sampler(sampling);
+            TokenDecoder decoder = tokenizer.decoder();
+            StopReason reason = StopReason.MAX_TOKENS;
             // The decoder sees the prompt even when it is not echoed: the first generated piece depends on what preceded it.
             StringBuilder promptText = new StringBuilder();
             for (int t : prompt) promptText.append(decoder.next(t));
