@@ -46,32 +46,21 @@ final class VectorKernels {
     }
 
     /**
-     * The sum of v's lanes in a fixed pairwise order. Not {@code reduceLanes}: its order differs between the JIT's
-     * intrinsic and the interpreter's fallback, so a result would change when a kernel gets compiled mid-run and the
-     * same prompt could decode differently from one run to the next. Written as tiny methods so the JIT always
-     * inlines them: a vector handed to a call that is not inlined becomes a heap object.
+     * The sum of v's lanes in a fixed pairwise order: lane i plus lane i + L/2, then + L/4, and so on. Not
+     * {@code reduceLanes}: its order differs between the JIT's intrinsic and the interpreter's fallback, so a result
+     * would change when a kernel gets compiled mid-run and the same prompt could decode differently from one run to
+     * the next. The hot kernels below write these steps out rather than call this: a vector handed to a call the JIT
+     * does not inline (inlining depth runs out fast under the Vector API's own layers) becomes a heap object.
      */
     static float sum(FloatVector v) {
-        return SIXTEEN_LANES ? sum16(v) : sumNarrow(v);
-    }
-
-    private static final boolean SIXTEEN_LANES = F.length() == 16;
-
-    private static float sum16(FloatVector v) {
-        return fold(fold(fold(fold(v, ROTATE_1), ROTATE_2), ROTATE_3), ROTATE_4).lane(0);
-    }
-
-    private static float sumNarrow(FloatVector v) {
-        int lanes = F.length();
-        if (lanes >= 2) v = fold(v, ROTATE_1);
-        if (lanes >= 4) v = fold(v, ROTATE_2);
-        if (lanes >= 8) v = fold(v, ROTATE_3);
+        v = v.add(v.rearrange(ROTATE_1));
+        v = v.add(v.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) v = v.add(v.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) v = v.add(v.rearrange(ROTATE_4));
         return v.lane(0);
     }
 
-    private static FloatVector fold(FloatVector v, VectorShuffle<Float> rotation) {
-        return v.add(v.rearrange(rotation));
-    }
+    private static final boolean AT_LEAST_8_LANES = F.length() >= 8, AT_LEAST_16_LANES = F.length() >= 16;
 
     static float dotF32(MemorySegment w, long offset, float[] x, int xo, int n) {
         int L = F.length(), i = 0;
@@ -80,7 +69,12 @@ final class VectorKernels {
             a0 = FloatVector.fromMemorySegment(F, w, offset + 4L * i, LE).fma(FloatVector.fromArray(F, x, xo + i), a0);
             a1 = FloatVector.fromMemorySegment(F, w, offset + 4L * (i + L), LE).fma(FloatVector.fromArray(F, x, xo + i + L), a1);
         }
-        float sum = sum(a0.add(a1));
+        FloatVector acc = a0.add(a1);
+        acc = acc.add(acc.rearrange(ROTATE_1));
+        acc = acc.add(acc.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
+        float sum = acc.lane(0); // sum(acc), written out
         for (; i < n; i++) sum += w.get(F32_LE, offset + 4L * i) * x[xo + i];
         return sum;
     }
@@ -99,7 +93,11 @@ final class VectorKernels {
             f = f.reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
             acc = f.fma(FloatVector.fromArray(F, x, xo + i), acc);
         }
-        float sum = sum(acc);
+        acc = acc.add(acc.rearrange(ROTATE_1));
+        acc = acc.add(acc.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
+        float sum = acc.lane(0); // sum(acc), written out
         for (; i < n; i++) sum += Float.float16ToFloat(w.get(I16_LE, offset + 2L * i)) * x[xo + i];
         return sum;
     }
@@ -111,7 +109,11 @@ final class VectorKernels {
             IntVector h = (IntVector) ShortVector.fromMemorySegment(S_HALF, w, offset + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
             acc = h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xo + i), acc);
         }
-        float sum = sum(acc);
+        acc = acc.add(acc.rearrange(ROTATE_1));
+        acc = acc.add(acc.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
+        float sum = acc.lane(0); // sum(acc), written out
         for (; i < n; i++) sum += Float.intBitsToFloat(w.get(I16_LE, offset + 2L * i) << 16) * x[xo + i];
         return sum;
     }
@@ -135,7 +137,11 @@ final class VectorKernels {
             float scale = Float.float16ToFloat(w.get(I16_LE, base)) * scales[so + b];
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, scale), acc);
         }
-        return sum(acc);
+        acc = acc.add(acc.rearrange(ROTATE_1));
+        acc = acc.add(acc.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
+        return acc.lane(0); // sum(acc), written out
     }
 
     /** Q4_0 weights (18-byte blocks: fp16 scale, 16 bytes of nibbles; element j low, j+16 high) against Q8_0 activations. */
@@ -156,7 +162,11 @@ final class VectorKernels {
             float scale = Float.float16ToFloat(w.get(I16_LE, base)) * scales[so + b];
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, scale), acc);
         }
-        return sum(acc);
+        acc = acc.add(acc.rearrange(ROTATE_1));
+        acc = acc.add(acc.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
+        return acc.lane(0); // sum(acc), written out
     }
 
     /** Sum of a[i] * b[i] over heap arrays. */
@@ -164,7 +174,11 @@ final class VectorKernels {
         int L = F.length(), i = 0;
         FloatVector acc = FloatVector.zero(F);
         for (; i + L <= n; i += L) acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc);
-        float sum = sum(acc);
+        acc = acc.add(acc.rearrange(ROTATE_1));
+        acc = acc.add(acc.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
+        float sum = acc.lane(0); // sum(acc), written out
         for (; i < n; i++) sum += a[ao + i] * b[bo + i];
         return sum;
     }
@@ -176,7 +190,11 @@ final class VectorKernels {
         for (; i + L <= n; i += L) {
             acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromMemorySegment(F, seg, offset + 4L * i, ByteOrder.nativeOrder()), acc);
         }
-        float sum = sum(acc);
+        acc = acc.add(acc.rearrange(ROTATE_1));
+        acc = acc.add(acc.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
+        float sum = acc.lane(0); // sum(acc), written out
         for (; i < n; i++) sum += a[ao + i] * seg.get(ValueLayout.JAVA_FLOAT, offset + 4L * i);
         return sum;
     }
