@@ -19,18 +19,19 @@ final class ConvertCommand implements Command {
 
     @Override
     public String summary() {
-        return "write a model as GGUF (f32, f16, q8_0, q4_0)";
+        return "write a model as GGUF (f32, f16, q8_0, q4_0, q4_k, q5_k, q6_k)";
     }
 
     @Override
     public String help() {
         return """
-                usage: longbow convert --model PATH --out FILE.gguf [--type f32|f16|q8_0|q4_0] [--tokenizer PATH]
+                usage: longbow convert --model PATH --out FILE.gguf [--type f32|f16|q8_0|q4_0|q4_k|q5_k|q6_k] [--tokenizer PATH]
                        longbow convert --model PATH --out FOLDER --format hf [--type f32|f16|bf16]
 
                 Reads a llama2.c checkpoint, a Hugging Face folder or a GGUF, and writes GGUF v3 that llama.cpp loads:
-                q/k rows in llama.cpp's layout, norms in F32, matrices in --type (F16 where a row is not whole blocks),
-                and the tokenizer in the metadata.
+                q/k rows in llama.cpp's layout, norms in F32, every matrix in --type, and the tokenizer in the metadata.
+                A matrix whose rows are not whole blocks falls back: to Q8_0 for the K-quants (blocks of 256) where
+                rows are whole 32-value blocks (llama.cpp picks Q5_0/Q5_1/Q8_0 there), else to F16.
 
                   --format F        gguf (default) or hf: a Hugging Face folder (config.json + model.safetensors)
                   --model PATH      source model
@@ -59,7 +60,7 @@ final class ConvertCommand implements Command {
         String typeName = a.str("--type", "f16");
         WeightType type = WeightType.parse(typeName);
         boolean ok = type != null && (format.equals("gguf") ? type != WeightType.BF16 : type == WeightType.F32 || type == WeightType.F16 || type == WeightType.BF16);
-        if (!ok) throw new LongbowException("convert: --type '" + typeName + "' is not one of " + (format.equals("gguf") ? "f32, f16, q8_0, q4_0" : "f32, f16, bf16"));
+        if (!ok) throw new LongbowException("convert: --type '" + typeName + "' is not one of " + (format.equals("gguf") ? "f32, f16, q8_0, q4_0, q4_k, q5_k, q6_k" : "f32, f16, bf16"));
         try (ModelFile f = ModelLoader.open(in)) {
             long start = System.nanoTime();
             if (format.equals("hf")) {

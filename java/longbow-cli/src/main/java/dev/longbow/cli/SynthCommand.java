@@ -24,9 +24,9 @@ final class SynthCommand implements Command {
 
     @Override
     public String help() {
-        return "usage: longbow synth --shape NAME --out FILE.gguf [--type f32|f16|q8_0|q4_0] [--seed S] [--tokenizer PATH]\n\n"
+        return "usage: longbow synth --shape NAME --out FILE.gguf [--type f32|f16|q8_0|q4_0|q4_k|q5_k|q6_k] [--seed S] [--tokenizer PATH]\n\n"
                 + "  --shape NAME  one of: " + String.join(", ", Synth.SHAPES.keySet()) + "\n"
-                + "  --type T      weight type (default q8_0)\n"
+                + "  --type T      weight type (default q8_0); rows that are not whole blocks fall back as in convert\n"
                 + "  --seed S      weights seed (default 1); the same seed gives the same file\n"
                 + "  --tokenizer PATH  carry this tokenizer (its size sets the vocabulary; default: a made-up SentencePiece one)\n";
     }
@@ -47,7 +47,7 @@ final class SynthCommand implements Command {
         if (!a.has("--shape") || dst == null) throw new LongbowException("synth: --shape and --out are required");
         String typeName = a.str("--type", "q8_0");
         WeightType type = WeightType.parse(typeName);
-        if (type == null || type == WeightType.BF16) throw new LongbowException("synth: unknown --type '" + typeName + "' (f32, f16, q8_0, q4_0)");
+        if (type == null || type == WeightType.BF16) throw new LongbowException("synth: unknown --type '" + typeName + "' (f32, f16, q8_0, q4_0, q4_k, q5_k, q6_k)");
         long start = System.nanoTime();
         Tokenizer tokenizer = a.has("--tokenizer") ? Tokenizers.load(a.path("--tokenizer")) : null;
         Synth.write(Synth.shape(a.str("--shape", "")), type, a.longValue("--seed", 1), dst, tokenizer);

@@ -9,6 +9,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -261,6 +262,30 @@ class CliTest {
         assertOneLineError(run("train-tokenizer", "--input", c, "--vocab-size", "300", "--kind", "bpe", "--out", o, "--character-coverage", "1.5"),
                 "character coverage");
         assertFalse(Files.exists(dir.resolve("x.json")));
+    }
+
+    @Test
+    void kQuantSynthInspectGenerateAndConvertFallback() {
+        Path synth = dir.resolve("k.gguf");
+        Run s = run("synth", "--shape", "tiny-256", "--type", "q4_k", "--out", synth.toString());
+        assertEquals(0, s.code(), s.err());
+        Map<String, Object> info = json(run("inspect", "--model", synth.toString(), "--json"));
+        for (Object t : (List<?>) info.get("tensors")) {
+            Map<?, ?> tensor = (Map<?, ?>) t;
+            boolean matrix = ((List<?>) tensor.get("shape")).size() == 2;
+            assertEquals(matrix ? "Q4_K" : "F32", tensor.get("type"), tensor.toString());
+        }
+        Run g = run("generate", "--model", synth.toString(), "--prompt", "a b c", "--max-tokens", "8", "--json");
+        assertEquals(8L, json(g).get("generated_tokens"));
+
+        // The bundled model's rows (64, 172 values) are not super-blocks: they fall back to Q8_0 and F16.
+        Path converted = dir.resolve("q6_k.gguf");
+        assertEquals(0, run("convert", "--model", model().toString(), "--out", converted.toString(), "--type", "q6_k").code());
+        Map<String, Object> cinfo = json(run("inspect", "--model", converted.toString(), "--json"));
+        List<Object> types = new ArrayList<>();
+        for (Object t : (List<?>) cinfo.get("tensors")) types.add(((Map<?, ?>) t).get("type"));
+        assertTrue(types.contains("Q8_0") && !types.contains("Q6_K"), types.toString());
+        assertOneLineError(run("convert", "--model", model().toString(), "--out", converted.toString(), "--type", "q3_k"), "q4_k, q5_k, q6_k");
     }
 
     static Map<String, Object> json(Run r) {

@@ -25,7 +25,8 @@ import java.util.Map;
 
 /**
  * Writes any loaded model as GGUF in the layout llama.cpp expects: q/k rows interleaved for "llama", norms in F32,
- * matrices in the requested type (F16 where a row does not fill whole blocks), and the tokenizer in the metadata.
+ * matrices in the requested type (see {@link #matrixType} where a row does not fill whole blocks), and the tokenizer in
+ * the metadata. Every matrix gets the one type asked for, as {@code llama-quantize --pure} does: no per-tensor mixes.
  */
 public final class GgufConverter {
     private GgufConverter() {}
@@ -45,7 +46,7 @@ public final class GgufConverter {
             boolean isQ = t.name().endsWith("attn_q.weight") || t.name().endsWith("attn_q.bias");
             boolean isK = t.name().endsWith("attn_k.weight") || t.name().endsWith("attn_k.bias");
             boolean matrix = t.shape().length == 2 && t.shape()[0] > 1;
-            WeightType target = !matrix ? WeightType.F32 : t.cols() % type.blockSize == 0 ? type : WeightType.F16;
+            WeightType target = !matrix ? WeightType.F32 : matrixType(type, t.cols());
             tensors.add(new GgufWriter.OutTensor(t.name(), target, t.shape(), () -> {
                 float[] v = t.toFloatArray();
                 if (permute && (isQ || isK)) {
@@ -67,6 +68,18 @@ public final class GgufConverter {
         GgufWriter.write(out, md, tensors);
     }
 
+    /**
+     * The type a matrix with rows of {@code cols} values is written in when {@code requested} is asked for. Rows that
+     * do not fill whole blocks fall back as llama.cpp's quantizer does, except that where it picks Q5_0 (for Q4_K) or
+     * Q5_1 (for Q5_K), which Longbow does not read, this picks Q8_0, as it does for Q6_K: never less precise than
+     * llama.cpp's choice. Rows that do not fill 32-value blocks either are written in F16, as there.
+     */
+    public static WeightType matrixType(WeightType requested, int cols) {
+        if (cols % requested.blockSize == 0) return requested;
+        boolean kQuant = requested == WeightType.Q4_K || requested == WeightType.Q5_K || requested == WeightType.Q6_K;
+        return kQuant && cols % WeightType.Q8_0.blockSize == 0 ? WeightType.Q8_0 : WeightType.F16;
+    }
+
     static Map<String, GgufValue> metadata(ModelConfig c, WeightType type, String name) {
         String a = c.architecture();
         Map<String, GgufValue> md = new LinkedHashMap<>();
@@ -77,6 +90,10 @@ public final class GgufConverter {
             case F16 -> 1;
             case Q4_0 -> 2;
             case Q8_0 -> 7;
+            // llama.cpp's LLAMA_FTYPE_MOSTLY_Q4_K_S, Q5_K_S and Q6_K: the closest names for a file all in one K-quant.
+            case Q4_K -> 14;
+            case Q5_K -> 16;
+            case Q6_K -> 18;
             case BF16 -> 32;
         }));
         md.put(a + ".vocab_size", GgufValue.u32(c.vocabSize()));

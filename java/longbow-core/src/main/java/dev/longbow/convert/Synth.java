@@ -43,6 +43,8 @@ public final class Synth {
         shape("stories15m", "llama", 288, 768, 6, 6, 6, 32000, 256, 10000f, 0);
         // The smallest file that still runs: for carrying a tokenizer into another engine.
         shape("tiny", "llama", 64, 128, 1, 4, 4, 32000, 512, 10000f, 0);
+        // The smallest whose every matrix row fills K-quant super-blocks of 256 values.
+        shape("tiny-256", "llama", 256, 768, 2, 4, 4, 32000, 512, 10000f, 0);
     }
 
     private static void shape(String name, String arch, int dim, int hidden, int layers, int heads, int kv, int vocab, int ctx, float theta, int window) {
@@ -102,8 +104,9 @@ public final class Synth {
         }));
     }
 
-    private static void matrix(List<GgufWriter.OutTensor> out, String name, int rows, int cols, WeightType type, long seed, float gain) {
+    private static void matrix(List<GgufWriter.OutTensor> out, String name, int rows, int cols, WeightType requested, long seed, float gain) {
         long[] shape = rows == 1 ? new long[]{cols} : new long[]{rows, cols};
+        WeightType type = GgufConverter.matrixType(requested, cols);
         out.add(new GgufWriter.OutTensor(name, type, shape, () -> {
             SplittableRandom r = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + name.hashCode());
             float scale = gain * (float) Math.sqrt(3.0 / cols); // uniform with variance 1/cols

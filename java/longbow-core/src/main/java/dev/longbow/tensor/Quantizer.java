@@ -5,7 +5,8 @@ import java.nio.ByteOrder;
 
 /**
  * Encodes float values into a {@link WeightType}'s bytes, with the same numerics as GGML's reference quantizers
- * (quantize_row_q8_0_ref, quantize_row_q4_0_ref) so a file written here is bit-identical to one llama.cpp writes.
+ * (quantize_row_q8_0_ref, quantize_row_q4_0_ref, and for the K-quants those in {@link KQuants}) so a file written here
+ * is bit-identical to one llama.cpp writes.
  */
 public final class Quantizer {
     private Quantizer() {}
@@ -56,6 +57,9 @@ public final class Quantizer {
                     }
                 }
             }
+            case Q4_K -> KQuants.encodeQ4K(x, out.array());
+            case Q5_K -> KQuants.encodeQ5K(x, out.array());
+            case Q6_K -> KQuants.encodeQ6K(x, out.array());
         }
         return out.array();
     }

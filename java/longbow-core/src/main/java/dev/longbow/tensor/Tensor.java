@@ -70,6 +70,9 @@ public record Tensor(String name, WeightType type, long[] shape, MemorySegment d
                     }
                 }
             }
+            case Q4_K -> KQuants.dequantizeQ4K(src, byteOffset, dst, dstOff, n);
+            case Q5_K -> KQuants.dequantizeQ5K(src, byteOffset, dst, dstOff, n);
+            case Q6_K -> KQuants.dequantizeQ6K(src, byteOffset, dst, dstOff, n);
         }
     }
 

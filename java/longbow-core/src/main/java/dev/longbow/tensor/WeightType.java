@@ -11,6 +11,18 @@ public enum WeightType {
     Q4_0(2, 32, 18),
     /** Blocks of 32: fp16 scale d, then 32 signed bytes; x = d * q. */
     Q8_0(8, 32, 34),
+    /**
+     * Super-blocks of 256 in 8 sub-blocks of 32: fp16 d, fp16 dmin, 12 bytes packing a 6-bit scale and 6-bit min per
+     * sub-block, 128 bytes of nibbles (each 32 bytes hold two sub-blocks, low nibbles first); x = d*scale*q - dmin*min.
+     */
+    Q4_K(12, 256, 144),
+    /** As {@link #Q4_K} with a fifth bit per value in 32 further bytes (bit 2k and 2k+1 for the k-th pair of sub-blocks). */
+    Q5_K(13, 256, 176),
+    /**
+     * Super-blocks of 256 in 16 sub-blocks of 16: 128 bytes of low nibbles, 64 bytes of high 2-bit pairs, 16 int8
+     * scales, then fp16 d; x = d * scale * (q - 32).
+     */
+    Q6_K(14, 256, 210),
     BF16(30, 1, 2);
 
     public final int ggmlId;

@@ -134,4 +134,54 @@ class ConversionTest {
             }
         }
     }
+
+    @Test
+    void kQuantRowsThatAreNotSuperBlocksFallBackToQ8_0() throws Exception {
+        assertEquals(WeightType.Q4_K, GgufConverter.matrixType(WeightType.Q4_K, 4096));
+        assertEquals(WeightType.Q8_0, GgufConverter.matrixType(WeightType.Q6_K, 288));
+        assertEquals(WeightType.F16, GgufConverter.matrixType(WeightType.Q5_K, 100));
+        assertEquals(WeightType.F16, GgufConverter.matrixType(WeightType.Q4_0, 100));
+        // stories260K's rows are 64 or 172 values long: its matrices cannot be K-quants; those of 64 become Q8_0.
+        Path out = dir.resolve("q4_k-fallback.gguf");
+        try (ModelFile f = ModelLoader.open(TestData.bundledModel())) {
+            GgufConverter.convert(f, Tokenizers.forModel(f, null), WeightType.Q4_K, out);
+        }
+        try (ModelFile g = ModelLoader.open(out)) {
+            assertEquals(WeightType.Q8_0, g.tensor("blk.0.attn_q.weight").type());
+            double cos = Logits.minCosine(reference, Logits.of(g, TOKENS));
+            assertTrue(cos > 0.999, "logits cosine " + cos);
+        }
+    }
+
+    @Test
+    void kQuantGgufStaysCloseToFp32() throws Exception {
+        // A random-weight model in the one bundled shape whose rows all fill 256-value super-blocks.
+        Path f32 = dir.resolve("tiny-256-f32.gguf");
+        dev.longbow.convert.Synth.write(dev.longbow.convert.Synth.shape("tiny-256"), WeightType.F32, 3, f32);
+        int[] tokens = {1, 300, 5000, 12345, 31999, 260, 777, 4242};
+        try (ModelFile f = ModelLoader.open(f32)) {
+            float[][] exact = Logits.of(f, tokens);
+            double previous = 1;
+            for (WeightType type : List.of(WeightType.Q8_0, WeightType.Q6_K, WeightType.Q5_K, WeightType.Q4_K, WeightType.Q4_0)) {
+                Path out = dir.resolve("tiny-256-" + type + ".gguf");
+                GgufConverter.convert(f, Tokenizers.forModel(f, null), type, out);
+                try (ModelFile g = ModelLoader.open(out)) {
+                    for (String name : List.of("token_embd.weight", "blk.1.ffn_down.weight", "output.weight")) assertEquals(type, g.tensor(name).type(), name);
+                    double cos = Logits.minCosine(exact, Logits.of(g, tokens));
+                    System.out.printf("tiny-256 %s: logits cosine to F32 %.6f%n", type, cos);
+                    // Measured: 0.99964, 0.99769, 0.99189, 0.97043, 0.95734. Each type must keep its place in that order.
+                    double floor = switch (type) {
+                        case Q8_0 -> 0.999;
+                        case Q6_K -> 0.995;
+                        case Q5_K -> 0.98;
+                        case Q4_K -> 0.95;
+                        default -> 0.93;
+                    };
+                    assertTrue(cos > floor, type + " logits cosine " + cos + " <= " + floor);
+                    assertTrue(cos < previous, type + " should be less precise than the type before it");
+                    previous = cos;
+                }
+            }
+        }
+    }
 }

@@ -93,13 +93,13 @@ class GgufTest {
         GgufWriter.write(f, Map.of(), List.of(new GgufWriter.OutTensor("w", WeightType.F32, new long[]{256},
                 () -> MemorySegment.ofArray(new byte[1024]))));
         byte[] b = Files.readAllBytes(f);
-        // The tensor info ends with type (u32) and offset (u64): set the type to 12 = Q4_K.
+        // The tensor info ends with type (u32) and offset (u64): set the type to 11 = Q3_K.
         int typeAt = 4 + 4 + 8 + 8 + 8 + 1 + 4 + 8;
-        MemorySegment.ofArray(b).set(ValueLayout.JAVA_INT_UNALIGNED, typeAt, 12);
+        MemorySegment.ofArray(b).set(ValueLayout.JAVA_INT_UNALIGNED, typeAt, 11);
         Files.write(f, b);
         try (Arena arena = Arena.ofConfined()) {
             LongbowException e = assertThrows(LongbowException.class, () -> Gguf.read(ModelLoader.map(f, arena), f.toString()));
-            assertTrue(e.getMessage().contains("Q4_K"), e.getMessage());
+            assertTrue(e.getMessage().contains("Q3_K"), e.getMessage());
         }
     }
 }

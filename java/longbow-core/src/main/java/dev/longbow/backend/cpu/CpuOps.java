@@ -37,6 +37,7 @@ public final class CpuOps implements Ops {
     private final ThreadLocal<float[]> tileSums = ThreadLocal.withInitial(() -> new float[0]);
     // Used only while holding the pool's lock, so one of each serves every caller.
     private final Q8Activations q8 = new Q8Activations();
+    private final Q8KActivations q8k = new Q8KActivations();
     private float[] f16Rounded = new float[0];
     private CpuAct f16View;
     private float[] q8Widened = new float[0];
@@ -49,7 +50,7 @@ public final class CpuOps implements Ops {
 
     public CpuOps(int threads, Kernels kernels) {
         this.threads = Math.max(1, threads);
-        this.kernels = kernels;
+        this.kernels = kernels == Kernels.VECTOR && !VectorKernels.SUPPORTED ? Kernels.REFERENCE : kernels;
         this.pool = new WorkerPool(this.threads);
     }
 
@@ -148,6 +149,9 @@ public final class CpuOps implements Ops {
             job.n = n;
             // Block-quantized weights meet activations quantized to Q8_0 blocks, as llama.cpp computes them.
             job.q8 = w.type() == WeightType.Q8_0 || w.type() == WeightType.Q4_0 ? q8.quantize(in, n) : null;
+            // K-quant weights meet activations quantized to Q8_K super-blocks of 256, again as llama.cpp does.
+            boolean kQuant = w.type() == WeightType.Q4_K || w.type() == WeightType.Q5_K || w.type() == WeightType.Q6_K;
+            job.q8k = kQuant ? q8k.quantize(in, n) : null;
             // Likewise F16 weights meet activations rounded to F16.
             job.x16 = w.type() == WeightType.F16 ? roundedToF16(in, n) : in;
             job.gemm = kernels == Kernels.VECTOR && n >= 2 ? gemmWeights(w.type(), cols) : null;
@@ -158,6 +162,8 @@ public final class CpuOps implements Ops {
             parallel((rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK, (long) rows * cols * n, job);
             job.out = job.in = job.x16 = null;
             job.w = null;
+            job.q8 = null;
+            job.q8k = null;
         }
     }
 
@@ -180,6 +186,7 @@ public final class CpuOps implements Ops {
         float[] bias;
         Q8Activations q8;
         VectorGemm.Weights gemm;
+        Q8KActivations q8k;
         int n;
 
         @Override
@@ -193,9 +200,9 @@ public final class CpuOps implements Ops {
             WeightType type = w.type();
             MemorySegment data = w.data();
             boolean vector = kernels == Kernels.VECTOR;
-            float[] row = vector || type == WeightType.F32 || q8 != null ? null : scratch(cols);
+            float[] row = vector || type == WeightType.F32 || q8 != null || q8k != null ? null : scratch(cols);
             long rowBytes = type.bytesFor(cols);
-            int blocks = cols / 32;
+            int blocks = cols / 32, superBlocks = cols / 256;
             for (int r = r0; r < r1; r++) {
                 long ro = r * rowBytes;
                 if (row != null) w.readRow(r, row, 0);
@@ -208,12 +215,20 @@ public final class CpuOps implements Ops {
                             case BF16 -> VectorKernels.dotBF16(data, ro, in.data(), in.at(t), cols);
                             case Q8_0 -> VectorKernels.dotQ8_0(data, ro, q8.values(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks);
                             case Q4_0 -> VectorKernels.dotQ4_0(data, ro, q8.values(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks);
+                            case Q4_K -> VectorKernels.dotQ4_K(data, ro, q8k.wideValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
+                                    q8k.sums32(), q8k.sums32Offset(t), superBlocks);
+                            case Q5_K -> VectorKernels.dotQ5_K(data, ro, q8k.wideValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
+                                    q8k.sums32(), q8k.sums32Offset(t), superBlocks);
+                            case Q6_K -> VectorKernels.dotQ6_K(data, ro, q8k.wideValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t), superBlocks);
                         };
                     } else {
                         val = switch (type) {
                             case F32 -> dotF32(data, ro, in.data(), in.at(t), cols);
                             case Q8_0 -> q8.dotQ8_0(data, ro, t);
                             case Q4_0 -> q8.dotQ4_0(data, ro, t);
+                            case Q4_K -> q8k.dotQ4_K(data, ro, t);
+                            case Q5_K -> q8k.dotQ5_K(data, ro, t);
+                            case Q6_K -> q8k.dotQ6_K(data, ro, t);
                             default -> dot(row, x16.data(), x16.at(t), cols);
                         };
                     }

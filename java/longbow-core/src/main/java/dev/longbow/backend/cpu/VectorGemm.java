@@ -31,7 +31,7 @@ final class VectorGemm {
     private static final VectorSpecies<Float> F = VectorKernels.F;
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     private static final VectorSpecies<Short> S_HALF = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-    private static final VectorSpecies<Byte> B_QUARTER = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4));
+    private static final VectorSpecies<Byte> B_QUARTER = VectorKernels.SUPPORTED ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4)) : null;
     private static final int L = F.length();
 
     /** Which kind of weight row the panel is widened from. */

@@ -16,7 +16,8 @@ import java.nio.ByteOrder;
 /**
  * Dot products of one weight row, read in place from its mapped file, with activations on the heap: the inner loop of
  * every matrix-vector product. Written with the Vector API at the widest width the CPU has; each sums in vector lanes
- * and reduces once per row, so results differ from {@link CpuOps}'s reference order by float rounding only.
+ * and reduces once per row (the K-quant kernels reduce integer lanes once per super-block, which is exact), so results
+ * differ from {@link CpuOps}'s reference order by float rounding only.
  */
 final class VectorKernels {
     private VectorKernels() {}
@@ -29,9 +30,16 @@ final class VectorKernels {
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** As many shorts as F has floats, and half that many bytes: one conversion step each way. */
     private static final VectorSpecies<Short> S_HALF = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    /**
+     * Whether this CPU's vectors are wide enough for these kernels (256 bits or more: AVX2, AVX-512). A quarter of a
+     * 128-bit vector (NEON) is no Vector API shape, so there CpuOps falls back to the reference kernels.
+     */
+    static final boolean SUPPORTED = F.vectorBitSize() >= 256;
+    private static final VectorSpecies<Byte> B_QUARTER = SUPPORTED ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4)) : null;
+    /** Twice F's lanes as shorts, and as many bytes to fill them: the K-quant kernels' width (S_HALF is half of it). */
     private static final VectorSpecies<Short> S_FULL = VectorSpecies.of(short.class, F.vectorShape());
     private static final VectorSpecies<Byte> B_HALF = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-    private static final VectorSpecies<Byte> B_QUARTER = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4));
+    private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
     /** 2^112: rescales a half-precision exponent placed in a float's exponent field. */
     private static final float HALF_EXPONENT_ADJUST = 0x1p112f;
 
@@ -167,6 +175,145 @@ final class VectorKernels {
         if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
         if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
         return acc.lane(0); // sum(acc), written out
+    }
+
+    /** The two halves of a short vector added (lane i gets s[i] + s[i + length/2]) and widened to int; lanes must not overflow. */
+    private static IntVector halvesSum(ShortVector s) {
+        ShortVector sum = ((ShortVector) s.reinterpretShape(S_HALF, 0)).add((ShortVector) s.reinterpretShape(S_HALF, 1));
+        return (IntVector) sum.convertShape(VectorOperators.S2I, I, 0);
+    }
+
+    private static ShortVector widen(ByteVector b) {
+        return (ShortVector) b.convertShape(VectorOperators.B2S, S_FULL, 0);
+    }
+
+    private static ShortVector loadWidened(MemorySegment w, long at) {
+        return widen(ByteVector.fromMemorySegment(B_HALF, w, at, LE));
+    }
+
+    /**
+     * Q4_K weights (144-byte super-blocks of 256) against Q8_K activations (given as shorts, with sums per 32). Per
+     * super-block the integer sum of scale * q * x is exact: products in short lanes (at most 15 * 127), the two
+     * halves of each vector folded (still within a short), widened and scaled in int lanes, and the lanes added (in
+     * any order: integers, so the result cannot depend on the JIT). Only then does float arithmetic start, once per
+     * super-block, as in GGML's kernels: times d, summed in order; the min terms, dmin * sum(min * sum of x), are
+     * summed apart and subtracted at the end. Weights are widened to short before they are split into nibbles: x86 has
+     * no byte shifts.
+     */
+    static float dotQ4_K(MemorySegment w, long offset, short[] x, int xo, float[] xScales, int so, int[] sums32, int s32o, int blocks) {
+        int step = S_FULL.length();
+        float total = 0;
+        for (int b = 0; b < blocks; b++) {
+            long base = offset + 144L * b;
+            int u0 = w.get(I32_LE, base + 4), u2 = w.get(I32_LE, base + 12);
+            int scales03 = u0 & 0x3f3f3f3f, scales47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
+            int xb = xo + 256 * b;
+            IntVector isum = IntVector.zero(I);
+            for (int j = 0; j < 32; j += step) {
+                for (int c = 0; c < 4; c++) {
+                    int scalePair = (c < 2 ? scales03 : scales47) >>> (16 * (c & 1));
+                    ShortVector packed = loadWidened(w, base + 16 + 32L * c + j);
+                    ShortVector lo = packed.and((short) 0x0F), hi = packed.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F);
+                    isum = isum.add(halvesSum(lo.mul(ShortVector.fromArray(S_FULL, x, xb + 64 * c + j))).mul(scalePair & 0xFF))
+                            .add(halvesSum(hi.mul(ShortVector.fromArray(S_FULL, x, xb + 64 * c + 32 + j))).mul((scalePair >>> 8) & 0xFF));
+                }
+            }
+            total += Float.float16ToFloat(w.get(I16_LE, base)) * xScales[so + b] * isum.reduceLanes(VectorOperators.ADD);
+        }
+        return total - minTerms(w, offset, 144, xScales, so, sums32, s32o, blocks);
+    }
+
+    /** Q5_K weights (176-byte super-blocks: Q4_K's plus 32 bytes of fifth bits) against Q8_K activations. */
+    static float dotQ5_K(MemorySegment w, long offset, short[] x, int xo, float[] xScales, int so, int[] sums32, int s32o, int blocks) {
+        int step = S_FULL.length();
+        float total = 0;
+        for (int b = 0; b < blocks; b++) {
+            long base = offset + 176L * b;
+            int u0 = w.get(I32_LE, base + 4), u2 = w.get(I32_LE, base + 12);
+            int scales03 = u0 & 0x3f3f3f3f, scales47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
+            int xb = xo + 256 * b;
+            IntVector isum = IntVector.zero(I);
+            for (int j = 0; j < 32; j += step) {
+                // Bit 2c of qh[l] belongs to the low sub-block of pair c, bit 2c+1 to the high one; each becomes 16.
+                ShortVector high = loadWidened(w, base + 16 + j);
+                for (int c = 0; c < 4; c++) {
+                    int scalePair = (c < 2 ? scales03 : scales47) >>> (16 * (c & 1));
+                    ShortVector packed = loadWidened(w, base + 48 + 32L * c + j);
+                    ShortVector lo = packed.and((short) 0x0F).or(high.lanewise(VectorOperators.LSHL, 4).and((short) 0x10));
+                    ShortVector hi = packed.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).or(high.lanewise(VectorOperators.LSHL, 3).and((short) 0x10));
+                    isum = isum.add(halvesSum(lo.mul(ShortVector.fromArray(S_FULL, x, xb + 64 * c + j))).mul(scalePair & 0xFF))
+                            .add(halvesSum(hi.mul(ShortVector.fromArray(S_FULL, x, xb + 64 * c + 32 + j))).mul((scalePair >>> 8) & 0xFF));
+                    high = high.lanewise(VectorOperators.ASHR, 2);
+                }
+            }
+            total += Float.float16ToFloat(w.get(I16_LE, base)) * xScales[so + b] * isum.reduceLanes(VectorOperators.ADD);
+        }
+        return total - minTerms(w, offset, 176, xScales, so, sums32, s32o, blocks);
+    }
+
+    /**
+     * The min terms of a Q4_K or Q5_K row, dmin * dx * sum(min * sum of x) summed over its super-blocks: scalar work
+     * kept out of the vector loops, whose size is what the JIT's inlining budget allows.
+     */
+    private static float minTerms(MemorySegment w, long offset, int blockBytes, float[] xScales, int so, int[] sums32, int s32o, int blocks) {
+        float total = 0;
+        for (int b = 0; b < blocks; b++) {
+            long base = offset + (long) blockBytes * b;
+            // Bytes 4-7 of the packed scales hold mins 0-3 in their low 6 bits; mins 4-7 are split as the scales are.
+            int u1 = w.get(I32_LE, base + 8), u2 = w.get(I32_LE, base + 12);
+            int mins03 = u1 & 0x3f3f3f3f, mins47 = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
+            int s = s32o + 8 * b;
+            int dot = (mins03 & 0xFF) * sums32[s] + ((mins03 >>> 8) & 0xFF) * sums32[s + 1]
+                    + ((mins03 >>> 16) & 0xFF) * sums32[s + 2] + (mins03 >>> 24) * sums32[s + 3]
+                    + (mins47 & 0xFF) * sums32[s + 4] + ((mins47 >>> 8) & 0xFF) * sums32[s + 5]
+                    + ((mins47 >>> 16) & 0xFF) * sums32[s + 6] + (mins47 >>> 24) * sums32[s + 7];
+            total += Float.float16ToFloat(w.get(I16_LE, base + 2)) * xScales[so + b] * dot;
+        }
+        return total;
+    }
+
+    /**
+     * Q6_K weights (210-byte super-blocks: low nibbles, high bit pairs, 16 int8 scales, fp16 d) against Q8_K
+     * activations; integer sums per super-block as in {@link #dotQ4_K}, one scale per 16 values.
+     */
+    static float dotQ6_K(MemorySegment w, long offset, short[] x, int xo, float[] xScales, int so, int blocks) {
+        int step = S_FULL.length(), intLanes = I.length();
+        float total = 0;
+        for (int b = 0; b < blocks; b++) {
+            long base = offset + 210L * b;
+            int xb = xo + 256 * b;
+            IntVector isum = IntVector.zero(I);
+            for (int h = 0; h < 2; h++) {
+                for (int j = 0; j < 32; j += step) {
+                    ShortVector ql0 = loadWidened(w, base + 64L * h + j), ql1 = loadWidened(w, base + 64L * h + 32 + j);
+                    ShortVector qh = loadWidened(w, base + 128 + 32L * h + j);
+                    for (int k = 0; k < 4; k++) {
+                        ShortVector low = k % 2 == 0 ? ql0 : ql1;
+                        low = (k < 2 ? low : low.lanewise(VectorOperators.ASHR, 4)).and((short) 0x0F);
+                        // Bits 2k, 2k+1 of qh become bits 4, 5.
+                        ShortVector high = switch (k) {
+                            case 0 -> qh.lanewise(VectorOperators.LSHL, 4);
+                            case 1 -> qh.lanewise(VectorOperators.LSHL, 2);
+                            case 2 -> qh;
+                            default -> qh.lanewise(VectorOperators.ASHR, 2);
+                        };
+                        ShortVector level = low.or(high.and((short) 0x30)).sub((short) 32);
+                        int e = 128 * h + 32 * k + j;
+                        ShortVector p = level.mul(ShortVector.fromArray(S_FULL, x, xb + e));
+                        int scale0 = w.get(ValueLayout.JAVA_BYTE, base + 192 + e / 16);
+                        if (step <= 16) {
+                            isum = isum.add(halvesSum(p).mul(scale0)); // the whole vector lies in one group of 16
+                        } else {
+                            int scale1 = w.get(ValueLayout.JAVA_BYTE, base + 192 + (e + intLanes) / 16);
+                            isum = isum.add(((IntVector) p.convertShape(VectorOperators.S2I, I, 0)).mul(scale0))
+                                    .add(((IntVector) p.convertShape(VectorOperators.S2I, I, 1)).mul(scale1));
+                        }
+                    }
+                }
+            }
+            total += Float.float16ToFloat(w.get(I16_LE, base + 208)) * xScales[so + b] * isum.reduceLanes(VectorOperators.ADD);
+        }
+        return total;
     }
 
     /** Sum of a[i] * b[i] over heap arrays. */

@@ -22,8 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Each vector kernel against the scalar reference in {@link CpuOps} ({@link CpuOps.Kernels#REFERENCE}), on random
  * rows of awkward lengths (tails shorter than a vector) and on a whole model. Tolerances: the kernels only reorder
- * float sums, so the error bound is a few ulps of the sum of |w·x| terms; quantized kernels see the same integer
- * products as the reference, so their bound is the same.
+ * float sums, so the error bound is a few ulps of the sum of |w·x| terms; quantized kernels (Q8_0/Q4_0 against Q8_0
+ * activations, K-quants against Q8_K) see the same integer products as the reference, so their bound is the same.
  */
 class VectorKernelsTest {
     private static final int[] LENGTHS = {32, 64, 96, 288, 2048, 4096 + 32};
@@ -108,6 +108,71 @@ class VectorKernelsTest {
                 float[] widened = new float[n];
                 dev.longbow.tensor.Tensor.dequantize(t, seg, 0, widened, 0, n);
                 assertClose(reference, got, absSum(widened, x, n), t + " n=" + n);
+            }
+        }
+    }
+
+    @Test
+    void kQuantKernelsMatchTheReferenceSuperBlockArithmetic() {
+        // Both sum exact integers per super-block; only the float sums across super-blocks and lanes differ in order.
+        SplittableRandom r = new SplittableRandom(13);
+        for (int n : new int[]{256, 512, 768, 2048, 4096 + 256, 11008}) {
+            for (int rep = 0; rep < 4; rep++) {
+                float[] w = random(r, n, 0.05), x = random(r, n, 2);
+                if (rep == 3) for (int i = 0; i < n; i += 3) w[i] = Math.abs(w[i]) + 0.1f; // lopsided: large mins
+                Q8KActivations q8k = new Q8KActivations().quantize(new CpuAct(x, 0, 1, n), 1);
+                for (WeightType t : List.of(WeightType.Q4_K, WeightType.Q5_K, WeightType.Q6_K)) {
+                    MemorySegment seg = MemorySegment.ofArray(Quantizer.encode(t, w));
+                    float reference = switch (t) {
+                        case Q4_K -> q8k.dotQ4_K(seg, 0, 0);
+                        case Q5_K -> q8k.dotQ5_K(seg, 0, 0);
+                        default -> q8k.dotQ6_K(seg, 0, 0);
+                    };
+                    float got = switch (t) {
+                        case Q4_K -> VectorKernels.dotQ4_K(seg, 0, q8k.wideValues(), 0, q8k.scales(), 0, q8k.sums32(), 0, n / 256);
+                        case Q5_K -> VectorKernels.dotQ5_K(seg, 0, q8k.wideValues(), 0, q8k.scales(), 0, q8k.sums32(), 0, n / 256);
+                        default -> VectorKernels.dotQ6_K(seg, 0, q8k.wideValues(), 0, q8k.scales(), 0, n / 256);
+                    };
+                    float[] widened = new float[n];
+                    dev.longbow.tensor.Tensor.dequantize(t, seg, 0, widened, 0, n);
+                    assertClose(reference, got, absSum(widened, x, n), t + " n=" + n + " rep=" + rep);
+                }
+            }
+        }
+    }
+
+    @Test
+    void kQuantKernelsReadRowsAtAnOffsetWithinAMatrix() {
+        // Row r of a matrix starts r * rowBytes in, and row t of the activations t * cols in: both offsets must be used.
+        SplittableRandom r = new SplittableRandom(17);
+        int rows = 3, cols = 512, tokens = 2;
+        float[] w = random(r, rows * cols, 0.05), x = random(r, tokens * cols, 1);
+        Q8KActivations q8k = new Q8KActivations().quantize(new CpuAct(x, 0, tokens, cols), tokens);
+        for (WeightType t : List.of(WeightType.Q4_K, WeightType.Q5_K, WeightType.Q6_K)) {
+            MemorySegment seg = MemorySegment.ofArray(Quantizer.encode(t, w));
+            long rowBytes = t.bytesFor(cols);
+            for (int row = 0; row < rows; row++) {
+                for (int tok = 0; tok < tokens; tok++) {
+                    float reference = switch (t) {
+                        case Q4_K -> q8k.dotQ4_K(seg, row * rowBytes, tok);
+                        case Q5_K -> q8k.dotQ5_K(seg, row * rowBytes, tok);
+                        default -> q8k.dotQ6_K(seg, row * rowBytes, tok);
+                    };
+                    int qo = q8k.valueOffset(tok), so = q8k.scaleOffset(tok), bo = q8k.sums32Offset(tok);
+                    float got = switch (t) {
+                        case Q4_K -> VectorKernels.dotQ4_K(seg, row * rowBytes, q8k.wideValues(), qo, q8k.scales(), so, q8k.sums32(), bo, cols / 256);
+                        case Q5_K -> VectorKernels.dotQ5_K(seg, row * rowBytes, q8k.wideValues(), qo, q8k.scales(), so, q8k.sums32(), bo, cols / 256);
+                        default -> VectorKernels.dotQ6_K(seg, row * rowBytes, q8k.wideValues(), qo, q8k.scales(), so, cols / 256);
+                    };
+                    float[] widened = new float[cols];
+                    dev.longbow.tensor.Tensor.dequantize(t, seg, row * rowBytes, widened, 0, cols);
+                    float[] xt = java.util.Arrays.copyOfRange(x, tok * cols, (tok + 1) * cols);
+                    assertClose(reference, got, absSum(widened, xt, cols), t + " row " + row + " token " + tok);
+                    // And the dot product is the one intended: near the float dot of the dequantized row.
+                    double exact = 0;
+                    for (int i = 0; i < cols; i++) exact += (double) widened[i] * xt[i];
+                    assertEquals(exact, reference, 0.02 * absSum(widened, xt, cols), t + " row " + row + " token " + tok + " vs float");
+                }
             }
         }
     }
