@@ -155,9 +155,10 @@ public final class CpuOps implements Ops {
             // Likewise F16 weights meet activations rounded to F16.
             job.x16 = w.type() == WeightType.F16 ? roundedToF16(in, n) : in;
             job.gemm = kernels == Kernels.VECTOR && n >= 2 ? gemmWeights(w.type(), cols) : null;
-            if (job.gemm == VectorGemm.Weights.Q8_0 || job.gemm == VectorGemm.Weights.Q4_0) {
+            if (job.gemm != null && job.gemm != VectorGemm.Weights.F32 && job.gemm != VectorGemm.Weights.F16) {
                 if (q8Widened.length < n * cols) q8Widened = new float[n * cols];
-                VectorGemm.dequantizeActivations(job.q8, n, cols, q8Widened);
+                if (job.q8 != null) VectorGemm.dequantizeActivations(job.q8, n, cols, q8Widened);
+                else VectorGemm.dequantizeActivations(job.q8k, n, cols, q8Widened);
             }
             parallel((rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK, (long) rows * cols * n, job);
             job.out = job.in = job.x16 = null;
@@ -174,6 +175,9 @@ public final class CpuOps implements Ops {
             case F16 -> VectorGemm.Weights.F16;
             case Q8_0 -> VectorGemm.Weights.Q8_0;
             case Q4_0 -> VectorGemm.Weights.Q4_0;
+            case Q4_K -> VectorGemm.Weights.Q4_K;
+            case Q5_K -> VectorGemm.Weights.Q5_K;
+            case Q6_K -> VectorGemm.Weights.Q6_K;
             default -> null;
         };
         return kind != null && VectorGemm.supports(cols, kind) ? kind : null;

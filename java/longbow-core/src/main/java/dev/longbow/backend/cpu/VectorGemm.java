@@ -8,6 +8,9 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
+import dev.longbow.tensor.Tensor;
+import dev.longbow.tensor.WeightType;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -34,11 +37,19 @@ final class VectorGemm {
     private static final VectorSpecies<Byte> B_QUARTER = VectorKernels.SUPPORTED ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4)) : null;
     private static final int L = F.length();
 
-    /** Which kind of weight row the panel is widened from. */
-    enum Weights { F32, F16, Q8_0, Q4_0 }
+    /**
+     * Which kind of weight row the panel is widened from. K-quant rows go through ggml's exact scalar dequantizer:
+     * once per four rows per chunk, that costs less than the 32 dot products it replaces.
+     */
+    enum Weights { F32, F16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K }
 
     static boolean supports(int cols, Weights kind) {
-        return cols % L == 0 && (kind == Weights.F32 || kind == Weights.F16 || cols % 32 == 0) && L <= 16;
+        int block = switch (kind) {
+            case F32, F16 -> 1;
+            case Q8_0, Q4_0 -> 32;
+            case Q4_K, Q5_K, Q6_K -> 256;
+        };
+        return cols % L == 0 && cols % block == 0 && L <= 16;
     }
 
     /** Floats of scratch {@link #rows} needs: one panel of {@link #ROWS} rows of {@code cols}. */
@@ -71,6 +82,9 @@ final class VectorGemm {
                 case F16 -> widenF16(w, row, cols, scratch, r * cols);
                 case Q8_0 -> widenQ8_0(w, row, cols, scratch, r * cols);
                 case Q4_0 -> widenQ4_0(w, row, cols, scratch, r * cols);
+                case Q4_K -> Tensor.dequantize(WeightType.Q4_K, w, row, scratch, r * cols, cols);
+                case Q5_K -> Tensor.dequantize(WeightType.Q5_K, w, row, scratch, r * cols, cols);
+                case Q6_K -> Tensor.dequantize(WeightType.Q6_K, w, row, scratch, r * cols, cols);
             }
         }
         for (int k0 = 0; k0 < cols; k0 += K_BLOCK) {
@@ -200,6 +214,20 @@ final class VectorGemm {
             ByteVector nibbles = inBlock < 16 ? packed.and((byte) 0x0F) : packed.lanewise(VectorOperators.LSHR, 4);
             IntVector q = (IntVector) nibbles.sub((byte) 8).convertShape(VectorOperators.B2I, I, 0);
             ((FloatVector) q.convertShape(VectorOperators.I2F, F, 0)).mul(scale).intoArray(dst, at + k);
+        }
+    }
+
+    /** Writes the values Q8_K-quantized activations stand for (q * scale, 256 per block) as floats, row by row. */
+    static void dequantizeActivations(Q8KActivations q8k, int n, int cols, float[] dst) {
+        byte[] q = q8k.values();
+        float[] s = q8k.scales();
+        int blocks = cols / 256;
+        for (int t = 0; t < n; t++) {
+            int qo = q8k.valueOffset(t), so = q8k.scaleOffset(t);
+            for (int b = 0; b < blocks; b++) {
+                float scale = s[so + b];
+                for (int j = 0; j < 256; j++) dst[t * cols + b * 256 + j] = q[qo + b * 256 + j] * scale;
+            }
         }
     }
 

@@ -198,7 +198,8 @@ class VectorKernelsTest {
     void prefillTilesMatchOneTokenAtATimeAndTheReference() {
         SplittableRandom r = new SplittableRandom(5);
         int rows = 37, cols = 256; // rows not a multiple of the 4-row tile, nor of the 16-row task
-        for (WeightType type : List.of(WeightType.F32, WeightType.F16, WeightType.Q8_0, WeightType.Q4_0)) {
+        for (WeightType type : List.of(WeightType.F32, WeightType.F16, WeightType.Q8_0, WeightType.Q4_0, WeightType.Q4_K,
+                WeightType.Q5_K, WeightType.Q6_K)) {
             float[] w = random(r, rows * cols, 0.05);
             dev.longbow.tensor.Tensor t = new dev.longbow.tensor.Tensor("w", type, new long[]{rows, cols},
                     MemorySegment.ofArray(Quantizer.encode(type, w)));
