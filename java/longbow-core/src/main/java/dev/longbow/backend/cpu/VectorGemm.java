@@ -8,6 +8,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
+import dev.longbow.tensor.KQuants;
 import dev.longbow.tensor.Tensor;
 import dev.longbow.tensor.WeightType;
 
@@ -82,7 +83,7 @@ final class VectorGemm {
                 case F16 -> widenF16(w, row, cols, scratch, r * cols);
                 case Q8_0 -> widenQ8_0(w, row, cols, scratch, r * cols);
                 case Q4_0 -> widenQ4_0(w, row, cols, scratch, r * cols);
-                case Q4_K -> Tensor.dequantize(WeightType.Q4_K, w, row, scratch, r * cols, cols);
+                case Q4_K -> widenQ4_K(w, row, cols, scratch, r * cols);
                 case Q5_K -> Tensor.dequantize(WeightType.Q5_K, w, row, scratch, r * cols, cols);
                 case Q6_K -> Tensor.dequantize(WeightType.Q6_K, w, row, scratch, r * cols, cols);
             }
@@ -214,6 +215,30 @@ final class VectorGemm {
             ByteVector nibbles = inBlock < 16 ? packed.and((byte) 0x0F) : packed.lanewise(VectorOperators.LSHR, 4);
             IntVector q = (IntVector) nibbles.sub((byte) 8).convertShape(VectorOperators.B2I, I, 0);
             ((FloatVector) q.convertShape(VectorOperators.I2F, F, 0)).mul(scale).intoArray(dst, at + k);
+        }
+    }
+
+    /**
+     * dequantize_row_q4_K with vectors: per 32-value sub-block, d*scale times the nibble less dmin*min, multiplied
+     * and subtracted separately (no fma) so the values are bit-identical to ggml's and {@link Tensor#dequantize}.
+     */
+    private static void widenQ4_K(MemorySegment w, long row, int cols, float[] dst, int at) {
+        for (int b = 0; b < cols / 256; b++) {
+            long base = row + 144L * b;
+            float d = Float.float16ToFloat(w.get(I16_LE, base)), dmin = Float.float16ToFloat(w.get(I16_LE, base + 2));
+            int y = at + b * 256;
+            for (int c = 0; c < 4; c++) {
+                float d1 = d * KQuants.scaleOrMin(w, base + 4, 2 * c), m1 = dmin * KQuants.scaleOrMin(w, base + 4, 8 + 2 * c);
+                float d2 = d * KQuants.scaleOrMin(w, base + 4, 2 * c + 1), m2 = dmin * KQuants.scaleOrMin(w, base + 4, 9 + 2 * c);
+                long qs = base + 16 + 32L * c;
+                for (int j = 0; j < 32; j += L) {
+                    ByteVector packed = ByteVector.fromMemorySegment(B_QUARTER, w, qs + j, LE);
+                    IntVector lo = (IntVector) packed.and((byte) 0x0F).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector hi = (IntVector) packed.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2I, I, 0);
+                    ((FloatVector) lo.convertShape(VectorOperators.I2F, F, 0)).mul(d1).sub(m1).intoArray(dst, y + 64 * c + j);
+                    ((FloatVector) hi.convertShape(VectorOperators.I2F, F, 0)).mul(d2).sub(m2).intoArray(dst, y + 64 * c + 32 + j);
+                }
+            }
         }
     }
 
