@@ -1,5 +1,8 @@
 package dev.longbow.backend.cpu;
 
+import dev.longbow.tensor.KQuants;
+import dev.longbow.tensor.Tensor;
+import dev.longbow.tensor.WeightType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -7,10 +10,6 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
-
-import dev.longbow.tensor.KQuants;
-import dev.longbow.tensor.Tensor;
-import dev.longbow.tensor.WeightType;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
