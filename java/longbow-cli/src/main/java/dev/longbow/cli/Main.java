@@ -21,7 +21,7 @@ public final class Main {
 
     static {
         for (Command c : List.of(new GenerateCommand(), new TokenizeCommand(), new InspectCommand(), new ConvertCommand(),
-                new SynthCommand(), new BenchCommand(), new TrainTokenizerCommand())) {
+                new SynthCommand(), new BenchCommand(), new TrainTokenizerCommand(), new RopeTableCommand())) {
             COMMANDS.put(c.name(), c);
         }
     }

@@ -55,11 +55,48 @@ class CliTest {
         Run v = run("--version");
         assertEquals(0, v.code());
         assertTrue(v.out().startsWith("longbow "), v.out());
-        for (String c : List.of("generate", "tokenize", "inspect", "convert", "synth", "bench", "train-tokenizer")) {
+        for (String c : List.of("generate", "tokenize", "inspect", "convert", "synth", "bench", "train-tokenizer", "rope-table")) {
             Run h = run(c, "--help");
             assertEquals(0, h.code());
             assertTrue(h.out().startsWith("usage: longbow " + c), h.out());
         }
+    }
+
+    @Test
+    void ropeTable() {
+        Run plain = run("rope-table", "--head-dim", "8", "--base", "10000", "--json");
+        assertEquals(0, plain.code(), plain.err());
+        Map<?, ?> o = (Map<?, ?>) Json.parse(plain.out());
+        List<?> inv = (List<?>) o.get("inv_freq");
+        assertEquals(4, inv.size());
+        assertEquals(1.0, ((Number) inv.get(0)).doubleValue());
+        assertEquals(0.1, ((Number) inv.get(1)).doubleValue(), 1e-7);
+        assertEquals(1.0, ((Number) o.get("attention_factor")).doubleValue());
+        assertFalse(o.containsKey("attention_temperature"));
+
+        Map<?, ?> yarn = (Map<?, ?>) Json.parse(run("rope-table", "--head-dim", "128", "--rope-scaling", "yarn", "--rope-factor", "4",
+                "--rope-original-ctx", "4096", "--json").out());
+        assertEquals(0.1 * Math.log(4) + 1, ((Number) yarn.get("attention_factor")).doubleValue(), 1e-6);
+
+        Map<?, ?> elastic = (Map<?, ?>) Json.parse(run("rope-table", "--head-dim", "64", "--rope-scaling", "elastic", "--ctx", "1000",
+                "--seq-len", "2000", "--json").out());
+        assertEquals(1 + 0.1 * Math.log(2), ((Number) elastic.get("attention_temperature")).doubleValue(), 1e-6);
+
+        Run longrope = run("rope-table", "--head-dim", "8", "--rope-scaling", "longrope", "--ctx", "8192", "--rope-original-ctx", "4096",
+                "--rope-short-factor", "1,1,1,1", "--rope-long-factor", "2,2,2,2", "--seq-len", "5000");
+        assertEquals(0, longrope.code(), longrope.err());
+        assertTrue(longrope.out().contains("   0  0.5 "), longrope.out());
+
+        assertOneLineError(run("rope-table", "--head-dim", "8", "--rope-scaling", "frob"), "unknown --rope-scaling 'frob'");
+        assertOneLineError(run("rope-table", "--head-dim", "8", "--rope-scaling", "linear", "--rope-factor", "-2"), "positive");
+        assertOneLineError(run("rope-table", "--head-dim", "8", "--rope-scaling", "linear"), "needs --rope-factor");
+        assertOneLineError(run("rope-table", "--head-dim", "8", "--rope-scaling", "dynamic", "--rope-factor", "2"), "--rope-original-ctx");
+        assertOneLineError(run("rope-table", "--rope-scaling", "none"), "--head-dim");
+        assertOneLineError(run("rope-table", "--head-dim", "7"), "even");
+        assertOneLineError(run("rope-table", "--head-dim", "8", "--rope-scaling", "longrope", "--ctx", "8192", "--rope-original-ctx", "4096",
+                "--rope-short-factor", "1,1,1", "--rope-long-factor", "2,2,2,2"), "need 4 values");
+        assertOneLineError(run("rope-table", "--head-dim", "8", "--rope-scaling", "longrope", "--ctx", "8192", "--rope-original-ctx", "4096",
+                "--rope-short-factor", "1,x,1,1", "--rope-long-factor", "2,2,2,2"), "comma-separated numbers");
     }
 
     @Test

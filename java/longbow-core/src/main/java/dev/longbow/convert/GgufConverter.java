@@ -58,8 +58,8 @@ public final class GgufConverter {
         }
         if (c.ropeScaling().method() == RopeScaling.Method.LLAMA3 && !in.tensors().containsKey("rope_freqs.weight")) {
             // llama.cpp applies Llama 3.1's scaling through per-pair frequency divisors stored as a tensor.
-            float[] plain = RopeScaling.NONE.inverseFrequencies(c.headDim(), c.ropeTheta());
-            float[] scaled = c.ropeScaling().inverseFrequencies(c.headDim(), c.ropeTheta());
+            float[] plain = RopeScaling.NONE.table(c.headDim(), c.ropeTheta(), 0).inverseFrequencies();
+            float[] scaled = c.ropeScaling().table(c.headDim(), c.ropeTheta(), 0).inverseFrequencies();
             float[] divisors = new float[plain.length];
             for (int i = 0; i < plain.length; i++) divisors[i] = plain[i] / scaled[i];
             tensors.add(new GgufWriter.OutTensor("rope_freqs.weight", WeightType.F32, new long[]{divisors.length},
@@ -111,9 +111,21 @@ public final class GgufConverter {
         md.put(a + ".rope.freq_base", GgufValue.f32(c.ropeTheta()));
         md.put(a + ".attention.layer_norm_rms_epsilon", GgufValue.f32(c.normEps()));
         if (c.slidingWindow() > 0) md.put(a + ".attention.sliding_window", GgufValue.u32(c.slidingWindow()));
-        if (c.ropeScaling().method() == RopeScaling.Method.LINEAR) {
-            md.put(a + ".rope.scaling.type", GgufValue.string("linear"));
-            md.put(a + ".rope.scaling.factor", GgufValue.f32(c.ropeScaling().factor()));
+        RopeScaling rs = c.ropeScaling();
+        switch (rs.method()) {
+            case NONE, LLAMA3 -> { } // Llama 3.1's scaling travels as the rope_freqs tensor
+            case LINEAR -> {
+                md.put(a + ".rope.scaling.type", GgufValue.string("linear"));
+                md.put(a + ".rope.scaling.factor", GgufValue.f32(rs.factor()));
+            }
+            case YARN -> {
+                md.put(a + ".rope.scaling.type", GgufValue.string("yarn"));
+                md.put(a + ".rope.scaling.factor", GgufValue.f32(rs.factor()));
+                md.put(a + ".rope.scaling.original_context_length", GgufValue.u32(rs.originalContext()));
+                md.put(a + ".rope.scaling.yarn_beta_fast", GgufValue.f32(rs.betaFast()));
+                md.put(a + ".rope.scaling.yarn_beta_slow", GgufValue.f32(rs.betaSlow()));
+            }
+            default -> throw new LongbowException(name + ": rope scaling '" + rs.method().key() + "' cannot be written to GGUF yet");
         }
         return md;
     }

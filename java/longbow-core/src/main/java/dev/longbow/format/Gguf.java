@@ -172,15 +172,31 @@ public final class Gguf {
         float eps = (float) real(md, arch + ".attention.layer_norm_rms_epsilon", 1e-5f, name);
         float theta = (float) real(md, arch + ".rope.freq_base", 10000f, name);
         int window = md.containsKey(arch + ".attention.sliding_window") ? num(md, arch + ".attention.sliding_window", name) : 0;
-        RopeScaling scaling = RopeScaling.NONE;
-        GgufValue type = md.get(arch + ".rope.scaling.type");
-        if (type != null && type.value().equals("linear")) {
-            scaling = new RopeScaling(RopeScaling.Method.LINEAR, (float) real(md, arch + ".rope.scaling.factor", Double.NaN, name), 1, 1, 0);
-        }
+        RopeScaling scaling = ropeScaling(md, arch, name);
         // GGUF "llama" stores q/k rows permuted for interleaved pairs; "qwen2" keeps Hugging Face's order (NEOX).
         RotaryLayout layout = arch.equals("qwen2") ? RotaryLayout.HALF_SPLIT : RotaryLayout.INTERLEAVED;
         return new ModelConfig(arch, dim, num(md, arch + ".feed_forward_length", name), num(md, arch + ".block_count", name),
                 heads, kvHeads, headDim, vocab, num(md, arch + ".context_length", name), eps, theta, layout, scaling, window);
+    }
+
+    /** llama.cpp's {arch}.rope.scaling.* keys; a scaling type we cannot honour is an error, not a silent NONE. */
+    private static RopeScaling ropeScaling(Map<String, GgufValue> md, String arch, String name) {
+        GgufValue type = md.get(arch + ".rope.scaling.type");
+        if (type == null) return RopeScaling.NONE;
+        String p = arch + ".rope.scaling.";
+        try {
+            return switch (String.valueOf(type.value())) {
+                case "none" -> RopeScaling.NONE;
+                case "linear" -> RopeScaling.linear((float) real(md, p + "factor", Double.NaN, name));
+                case "yarn" -> RopeScaling.yarn((float) real(md, p + "factor", Double.NaN, name),
+                        num(md, p + "original_context_length", name),
+                        (float) real(md, p + "yarn_beta_fast", RopeScaling.DEFAULT_BETA_FAST, name),
+                        (float) real(md, p + "yarn_beta_slow", RopeScaling.DEFAULT_BETA_SLOW, name), true, Float.NaN, 0, 0);
+                default -> throw new LongbowException("rope scaling type '" + type.value() + "' is not supported in GGUF files yet");
+            };
+        } catch (LongbowException e) {
+            throw e.getMessage().startsWith(name) ? e : new LongbowException(name + ": " + e.getMessage());
+        }
     }
 
     private static String str(Map<String, GgufValue> md, String key, String name) {

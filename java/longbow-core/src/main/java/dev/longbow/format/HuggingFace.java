@@ -146,19 +146,62 @@ public final class HuggingFace {
         }
     }
 
+    /**
+     * rope_scaling as transformers reads it ("rope_type", or the older "type"). The trained context is
+     * original_max_position_embeddings, inside rope_scaling or (Phi-3) beside it, else max_position_embeddings.
+     */
     private static RopeScaling ropeScaling(Map<String, Object> cfg, String name) {
         if (!(cfg.get("rope_scaling") instanceof Map<?, ?> raw)) return RopeScaling.NONE;
         @SuppressWarnings("unchecked") Map<String, Object> rs = (Map<String, Object>) raw;
         String t = Json.getString(rs, "rope_type");
         if (t == null) t = Json.getString(rs, "type");
+        int maxPositions = req(cfg, "max_position_embeddings", name);
+        Double original = Json.getDouble(rs, "original_max_position_embeddings");
+        if (original == null) original = Json.getDouble(cfg, "original_max_position_embeddings");
+        int trained = original == null ? maxPositions : checkedContext(original, name);
         return switch (String.valueOf(t)) {
             case "default" -> RopeScaling.NONE;
-            case "linear" -> new RopeScaling(RopeScaling.Method.LINEAR, (float) ropeNumber(rs, "factor", name), 1, 1, 0);
-            case "llama3" -> new RopeScaling(RopeScaling.Method.LLAMA3, (float) ropeNumber(rs, "factor", name),
+            case "linear" -> RopeScaling.linear((float) ropeNumber(rs, "factor", name));
+            case "dynamic" -> RopeScaling.dynamic((float) ropeNumber(rs, "factor", name), maxPositions);
+            case "llama3" -> RopeScaling.llama3((float) ropeNumber(rs, "factor", name),
                     (float) ropeNumber(rs, "low_freq_factor", name), (float) ropeNumber(rs, "high_freq_factor", name),
-                    (int) ropeNumber(rs, "original_max_position_embeddings", name));
+                    checkedContext(ropeNumber(rs, "original_max_position_embeddings", name), name));
+            case "yarn" -> {
+                Double factor = Json.getDouble(rs, "factor");
+                float f = factor != null ? (float) (double) factor : (float) maxPositions / trained;
+                yield RopeScaling.yarn(f, trained, optional(rs, "beta_fast", RopeScaling.DEFAULT_BETA_FAST),
+                        optional(rs, "beta_slow", RopeScaling.DEFAULT_BETA_SLOW), !Boolean.FALSE.equals(rs.get("truncate")),
+                        optional(rs, "attention_factor", Float.NaN), optional(rs, "mscale", 0), optional(rs, "mscale_all_dim", 0));
+            }
+            case "longrope" -> {
+                Double factor = Json.getDouble(rs, "factor");
+                float f = factor != null ? (float) (double) factor : (float) maxPositions / trained;
+                yield RopeScaling.longrope(numbers(rs, "short_factor", name), numbers(rs, "long_factor", name), f, trained,
+                        optional(rs, "attention_factor", Float.NaN));
+            }
             default -> throw new LongbowException(name + ": rope_scaling type '" + t + "' is not supported yet");
         };
+    }
+
+    private static int checkedContext(double v, String name) {
+        if (!(v >= 1) || v > Integer.MAX_VALUE) throw new LongbowException(name + ": original_max_position_embeddings = " + v + " is out of range");
+        return (int) v;
+    }
+
+    /** HF treats a missing or null (and, via "or", a zero) beta as its default. */
+    private static float optional(Map<String, Object> rs, String key, float dflt) {
+        Double v = Json.getDouble(rs, key);
+        return v == null || v == 0 ? dflt : (float) (double) v;
+    }
+
+    private static float[] numbers(Map<String, Object> rs, String key, String name) {
+        if (!(rs.get(key) instanceof java.util.List<?> list)) throw new LongbowException(name + ": rope_scaling has no list '" + key + "'");
+        float[] out = new float[list.size()];
+        for (int i = 0; i < out.length; i++) {
+            if (!(list.get(i) instanceof Number n)) throw new LongbowException(name + ": rope_scaling '" + key + "' holds a non-number");
+            out[i] = n.floatValue();
+        }
+        return out;
     }
 
     private static double ropeNumber(Map<String, Object> rs, String key, String name) {

@@ -20,7 +20,10 @@ public final class Transformer {
     public Transformer(ModelConfig config, ModelWeights weights) {
         this.config = config;
         this.weights = weights;
-        float[] invFreq = config.ropeScaling().inverseFrequencies(config.headDim(), config.ropeTheta());
+        // Length-dependent methods are refused here; the attention factor that yarn and longrope define (HF scales
+        // cos/sin by it) is not applied yet, which only matters past the original context.
+        float[] invFreq = config.ropeScaling().generationTable(config.headDim(), config.ropeTheta(), config.contextLength())
+                .inverseFrequencies();
         if (weights.ropeFreqs() != null) {
             // llama.cpp stores Llama 3.1's frequency scaling as per-pair divisors.
             float[] divisors = weights.ropeFreqs().toFloatArray();
