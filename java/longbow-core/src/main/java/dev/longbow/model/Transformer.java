@@ -20,16 +20,16 @@ public final class Transformer {
     public Transformer(ModelConfig config, ModelWeights weights) {
         this.config = config;
         this.weights = weights;
-        // Length-dependent methods are refused here; the attention factor that yarn and longrope define (HF scales
-        // cos/sin by it) is not applied yet, which only matters past the original context.
-        float[] invFreq = config.ropeScaling().generationTable(config.headDim(), config.ropeTheta(), config.contextLength())
-                .inverseFrequencies();
+        // Length-dependent methods are refused here. YaRN's and LongRoPE's attention factor scales cos and sin, as
+        // Hugging Face applies it.
+        RopeScaling.Table table = config.ropeScaling().generationTable(config.headDim(), config.ropeTheta(), config.contextLength());
+        float[] invFreq = table.inverseFrequencies();
         if (weights.ropeFreqs() != null) {
             // llama.cpp stores Llama 3.1's frequency scaling as per-pair divisors.
             float[] divisors = weights.ropeFreqs().toFloatArray();
             for (int i = 0; i < invFreq.length; i++) invFreq[i] /= divisors[i];
         }
-        this.rope = new Rope(invFreq, config.headDim(), config.rotaryLayout());
+        this.rope = new Rope(invFreq, config.headDim(), config.rotaryLayout(), table.attentionFactor());
         this.attention = new Attention(config.heads(), config.kvHeads(), config.headDim(), config.slidingWindow());
     }
 

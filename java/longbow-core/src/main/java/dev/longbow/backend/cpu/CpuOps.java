@@ -294,13 +294,14 @@ public final class CpuOps implements Ops {
         CpuAct a = (CpuAct) x;
         int hd = rope.headDim(), half = hd / 2;
         float[] inv = rope.inverseFrequencies();
+        float factor = rope.attentionFactor();
         float[] cos = scratch(hd); // cos in [0, half), sin in [half, hd)
         for (int t = 0; t < n; t++) {
             int pos = startPos + t;
             for (int i = 0; i < half; i++) {
                 float val = pos * inv[i];
-                cos[i] = (float) Math.cos(val);
-                cos[half + i] = (float) Math.sin(val);
+                cos[i] = (float) Math.cos(val) * factor;
+                cos[half + i] = (float) Math.sin(val) * factor;
             }
             float[] d = a.data();
             for (int h = 0; h < heads; h++) {
