@@ -77,15 +77,7 @@ final class VectorGemm {
                      float[] out, int outOffset, int outStride, float[] scratch, float[] sums) {
         for (int r = 0; r < ROWS; r++) {
             long row = (long) (r0 + Math.min(r, rows - 1)) * rowBytes; // a short group repeats its last row
-            switch (kind) {
-                case F32 -> widenF32(w, row, cols, scratch, r * cols);
-                case F16 -> widenF16(w, row, cols, scratch, r * cols);
-                case Q8_0 -> widenQ8_0(w, row, cols, scratch, r * cols);
-                case Q4_0 -> widenQ4_0(w, row, cols, scratch, r * cols);
-                case Q4_K -> widenQ4_K(w, row, cols, scratch, r * cols);
-                case Q5_K -> Tensor.dequantize(WeightType.Q5_K, w, row, scratch, r * cols, cols);
-                case Q6_K -> Tensor.dequantize(WeightType.Q6_K, w, row, scratch, r * cols, cols);
-            }
+            widen(kind, w, row, cols, scratch, r * cols);
         }
         for (int k0 = 0; k0 < cols; k0 += K_BLOCK) {
             int k1 = Math.min(cols, k0 + K_BLOCK);
@@ -181,6 +173,19 @@ final class VectorGemm {
         return a[off];
     }
 
+    /** One weight row as floats, exactly the values {@link Tensor#dequantize} gives. */
+    static void widen(Weights kind, MemorySegment w, long row, int cols, float[] dst, int at) {
+        switch (kind) {
+            case F32 -> widenF32(w, row, cols, dst, at);
+            case F16 -> widenF16(w, row, cols, dst, at);
+            case Q8_0 -> widenQ8_0(w, row, cols, dst, at);
+            case Q4_0 -> widenQ4_0(w, row, cols, dst, at);
+            case Q4_K -> widenQ4_K(w, row, cols, dst, at);
+            case Q5_K -> Tensor.dequantize(WeightType.Q5_K, w, row, dst, at, cols);
+            case Q6_K -> widenQ6_K(w, row, cols, dst, at);
+        }
+    }
+
     private static void widenF32(MemorySegment w, long row, int cols, float[] dst, int at) {
         MemorySegment.copy(w, VectorKernels.F32_LE, row, dst, at, cols);
     }
@@ -236,6 +241,31 @@ final class VectorGemm {
                     IntVector hi = (IntVector) packed.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2I, I, 0);
                     ((FloatVector) lo.convertShape(VectorOperators.I2F, F, 0)).mul(d1).sub(m1).intoArray(dst, y + 64 * c + j);
                     ((FloatVector) hi.convertShape(VectorOperators.I2F, F, 0)).mul(d2).sub(m2).intoArray(dst, y + 64 * c + 32 + j);
+                }
+            }
+        }
+    }
+
+    /**
+     * dequantize_row_q6_K with vectors: element e of a 256-value block is (low nibble | two high bits << 4) - 32,
+     * times d * scale[e / 16], multiplied in that order so the values are bit-identical to {@link KQuants#q6}'s.
+     */
+    private static void widenQ6_K(MemorySegment w, long row, int cols, float[] dst, int at) {
+        for (int b = 0; b < cols / 256; b++) {
+            long base = row + 210L * b;
+            float d = Float.float16ToFloat(w.get(I16_LE, base + 208));
+            for (int half = 0; half < 2; half++) {
+                for (int quarter = 0; quarter < 4; quarter++) {
+                    for (int l = 0; l < 32; l += L) {
+                        int e = 128 * half + 32 * quarter + l;
+                        ByteVector low = ByteVector.fromMemorySegment(B_QUARTER, w, base + 64L * half + l + (quarter & 1) * 32, LE);
+                        ByteVector low4 = quarter < 2 ? low.and((byte) 0x0F) : low.lanewise(VectorOperators.LSHR, 4);
+                        ByteVector high2 = ByteVector.fromMemorySegment(B_QUARTER, w, base + 128 + 32L * half + l, LE)
+                                .lanewise(VectorOperators.LSHR, 2 * quarter).and((byte) 3).lanewise(VectorOperators.LSHL, 4);
+                        IntVector q = (IntVector) low4.or(high2).sub((byte) 32).convertShape(VectorOperators.B2I, I, 0);
+                        float factor = d * w.get(ValueLayout.JAVA_BYTE, base + 192 + e / 16);
+                        ((FloatVector) q.convertShape(VectorOperators.I2F, F, 0)).mul(factor).intoArray(dst, at + b * 256 + e);
+                    }
                 }
             }
         }

@@ -223,6 +223,24 @@ class VectorKernelsTest {
         }
     }
 
+    @Test
+    void prefillPanelsAreBitIdenticalToTheDequantizer() {
+        SplittableRandom r = new SplittableRandom(21);
+        int cols = 512;
+        for (VectorGemm.Weights kind : VectorGemm.Weights.values()) {
+            WeightType type = WeightType.valueOf(kind.name());
+            float[] w = random(r, cols, 0.05);
+            MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(type.bytesFor(cols), 64)
+                    .copyFrom(MemorySegment.ofArray(Quantizer.encode(type, w)));
+            float[] expected = new float[cols], got = new float[cols];
+            dev.longbow.tensor.Tensor.dequantize(type, seg, 0, expected, 0, cols);
+            VectorGemm.widen(kind, seg, 0, cols, got, 0);
+            for (int i = 0; i < cols; i++) {
+                assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(got[i]), kind + " element " + i);
+            }
+        }
+    }
+
     /** out = x W^T through CpuOps, feeding the tokens {@code perCall} at a time. */
     private static float[] matmul(CpuOps.Kernels kernels, int threads, dev.longbow.tensor.Tensor w, float[] x, int n, int rows, int cols, int perCall) {
         float[] out = new float[n * rows];
