@@ -2,7 +2,6 @@ package dev.longbow.backend.cpu;
 
 import dev.longbow.tensor.KQuants;
 import dev.longbow.tensor.Tensor;
-import dev.longbow.tensor.WeightType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -181,7 +180,7 @@ final class VectorGemm {
             case Q8_0 -> widenQ8_0(w, row, cols, dst, at);
             case Q4_0 -> widenQ4_0(w, row, cols, dst, at);
             case Q4_K -> widenQ4_K(w, row, cols, dst, at);
-            case Q5_K -> Tensor.dequantize(WeightType.Q5_K, w, row, dst, at, cols);
+            case Q5_K -> widenQ5_K(w, row, cols, dst, at);
             case Q6_K -> widenQ6_K(w, row, cols, dst, at);
         }
     }
@@ -241,6 +240,29 @@ final class VectorGemm {
                     IntVector hi = (IntVector) packed.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2I, I, 0);
                     ((FloatVector) lo.convertShape(VectorOperators.I2F, F, 0)).mul(d1).sub(m1).intoArray(dst, y + 64 * c + j);
                     ((FloatVector) hi.convertShape(VectorOperators.I2F, F, 0)).mul(d2).sub(m2).intoArray(dst, y + 64 * c + 32 + j);
+                }
+            }
+        }
+    }
+
+    /** dequantize_row_q5_K with vectors: as Q4_K, bit 2c (low sub-block) or 2c + 1 (high) of qh[l] adding 16. */
+    private static void widenQ5_K(MemorySegment w, long row, int cols, float[] dst, int at) {
+        for (int b = 0; b < cols / 256; b++) {
+            long base = row + 176L * b, qh = base + 16, qs = base + 48;
+            float d = Float.float16ToFloat(w.get(I16_LE, base)), dmin = Float.float16ToFloat(w.get(I16_LE, base + 2));
+            int y = at + b * 256;
+            for (int c = 0; c < 4; c++) {
+                float d1 = d * KQuants.scaleOrMin(w, base + 4, 2 * c), m1 = dmin * KQuants.scaleOrMin(w, base + 4, 8 + 2 * c);
+                float d2 = d * KQuants.scaleOrMin(w, base + 4, 2 * c + 1), m2 = dmin * KQuants.scaleOrMin(w, base + 4, 9 + 2 * c);
+                for (int j = 0; j < 32; j += L) {
+                    ByteVector packed = ByteVector.fromMemorySegment(B_QUARTER, w, qs + 32L * c + j, LE);
+                    ByteVector high = ByteVector.fromMemorySegment(B_QUARTER, w, qh + j, LE);
+                    ByteVector lo = packed.and((byte) 0x0F).or(high.lanewise(VectorOperators.LSHR, 2 * c).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
+                    ByteVector hi = packed.lanewise(VectorOperators.LSHR, 4).or(high.lanewise(VectorOperators.LSHR, 2 * c + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
+                    IntVector qlo = (IntVector) lo.convertShape(VectorOperators.B2I, I, 0);
+                    IntVector qhi = (IntVector) hi.convertShape(VectorOperators.B2I, I, 0);
+                    ((FloatVector) qlo.convertShape(VectorOperators.I2F, F, 0)).mul(d1).sub(m1).intoArray(dst, y + 64 * c + j);
+                    ((FloatVector) qhi.convertShape(VectorOperators.I2F, F, 0)).mul(d2).sub(m2).intoArray(dst, y + 64 * c + 32 + j);
                 }
             }
         }
