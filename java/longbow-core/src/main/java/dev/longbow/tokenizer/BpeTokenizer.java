@@ -459,31 +459,9 @@ public final class BpeTokenizer implements Tokenizer {
 
         /** UTF-8 of {@code t[start, end)} into {@code bytes}; returns its length. */
         int utf8(CharSequence t, int start, int end) {
-            int need = 3 * (end - start);
+            int need = Utf8.maxEncodedLength(start, end);
             if (bytes.length < need) bytes = new byte[Math.max(need, bytes.length * 2)];
-            byte[] b = bytes;
-            int n = 0;
-            for (int i = start; i < end; i++) {
-                char c = t.charAt(i);
-                if (c < 0x80) {
-                    b[n++] = (byte) c;
-                } else if (c < 0x800) {
-                    b[n++] = (byte) (0xC0 | c >> 6);
-                    b[n++] = (byte) (0x80 | c & 0x3F);
-                } else if (Character.isHighSurrogate(c) && i + 1 < end && Character.isLowSurrogate(t.charAt(i + 1))) {
-                    int cp = Character.toCodePoint(c, t.charAt(++i));
-                    b[n++] = (byte) (0xF0 | cp >> 18);
-                    b[n++] = (byte) (0x80 | cp >> 12 & 0x3F);
-                    b[n++] = (byte) (0x80 | cp >> 6 & 0x3F);
-                    b[n++] = (byte) (0x80 | cp & 0x3F);
-                } else {
-                    if (Character.isSurrogate(c)) c = '\uFFFD';
-                    b[n++] = (byte) (0xE0 | c >> 12);
-                    b[n++] = (byte) (0x80 | c >> 6 & 0x3F);
-                    b[n++] = (byte) (0x80 | c & 0x3F);
-                }
-            }
-            return n;
+            return Utf8.encodeInto(t, start, end, bytes);
         }
     }
 

@@ -55,46 +55,6 @@ public final class ByteLevel {
         for (int i = 0; i < len; i++) out.append(CHAR_OF_BYTE[bytes[off + i] & 0xFF]);
     }
 
-    /**
-     * Appends the byte-level spelling of the UTF-8 encoding of {@code text[start, end)} without building the byte
-     * array, which is what a byte-level BPE encoder needs for each pre-tokenizer piece. A surrogate without its
-     * partner (possible in a Java string, impossible in UTF-8) is encoded as U+FFFD, the character llama.cpp
-     * substitutes for invalid UTF-8 and the class the pre-tokenizers give it (neither letter, digit nor space).
-     */
-    public static void appendUtf8(CharSequence text, int start, int end, StringBuilder out) {
-        for (int i = start; i < end; i++) {
-            char c = text.charAt(i);
-            if (c < 0x80) {
-                out.append(CHAR_OF_BYTE[c]);
-            } else if (c < 0x800) {
-                out.append(CHAR_OF_BYTE[0xC0 | (c >> 6)]).append(CHAR_OF_BYTE[0x80 | (c & 0x3F)]);
-            } else if (!Character.isSurrogate(c)) {
-                appendThreeBytes(c, out);
-            } else if (Character.isHighSurrogate(c) && i + 1 < end && Character.isLowSurrogate(text.charAt(i + 1))) {
-                int cp = Character.toCodePoint(c, text.charAt(++i));
-                out.append(CHAR_OF_BYTE[0xF0 | (cp >> 18)])
-                        .append(CHAR_OF_BYTE[0x80 | ((cp >> 12) & 0x3F)])
-                        .append(CHAR_OF_BYTE[0x80 | ((cp >> 6) & 0x3F)])
-                        .append(CHAR_OF_BYTE[0x80 | (cp & 0x3F)]);
-            } else {
-                appendThreeBytes('\uFFFD', out);
-            }
-        }
-    }
-
-    private static void appendThreeBytes(char c, StringBuilder out) {
-        out.append(CHAR_OF_BYTE[0xE0 | (c >> 12)])
-                .append(CHAR_OF_BYTE[0x80 | ((c >> 6) & 0x3F)])
-                .append(CHAR_OF_BYTE[0x80 | (c & 0x3F)]);
-    }
-
-    /** {@link #appendUtf8} into a new string. */
-    public static String utf8ToByteLevel(CharSequence text, int start, int end) {
-        StringBuilder out = new StringBuilder((end - start) * 3 / 2 + 4);
-        appendUtf8(text, start, end, out);
-        return out.toString();
-    }
-
     /** The bytes a byte-level string stands for; a character outside the alphabet is a LongbowException. */
     public static byte[] fromByteLevel(CharSequence s) {
         byte[] bytes = fromByteLevelOrNull(s);

@@ -38,7 +38,7 @@ public final class BytePreTokenizers {
     /** Qwen2's pattern: Llama 3's with single digits. */
     public static final String QWEN2_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
     /** llama.cpp's spelling of the GPT-2 pattern: without the final {@code \s+}, which changes no piece. */
-    private static final String GPT2_PATTERN_LLAMA_CPP = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
+    static final String GPT2_PATTERN_LLAMA_CPP = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
 
     public static final PreTokenizer GPT2 = new Gpt2Scanner();
     public static final PreTokenizer LLAMA3 = new Llama3Scanner(3, "llama3");

@@ -69,4 +69,17 @@ record HfTokenizerConfig(List<BpeSpec.AddedToken> addedTokens, String bos, Strin
             throw new LongbowException(path + ": cannot read: " + e.getMessage());
         }
     }
+
+    /** The lines of {@code text}, split at '\n' with a trailing '\r' dropped; line i is at index i - 1. */
+    static List<String> lines(String text) {
+        List<String> lines = new ArrayList<>();
+        for (int start = 0; start < text.length(); ) {
+            int end = text.indexOf('\n', start);
+            if (end < 0) end = text.length();
+            int stop = end > start && text.charAt(end - 1) == '\r' ? end - 1 : end;
+            lines.add(text.substring(start, stop));
+            start = end + 1;
+        }
+        return lines;
+    }
 }

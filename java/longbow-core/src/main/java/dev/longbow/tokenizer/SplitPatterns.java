@@ -20,7 +20,7 @@ public final class SplitPatterns {
 
     // llama.cpp spells the GPT-2 pattern without the final "|\s+"; split as Hugging Face's "isolated" behaviour does,
     // a lone whitespace character before a non-space is a piece either way, so the two give the same pieces.
-    private static final String GPT2_LLAMA_CPP = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
+    private static final String GPT2_LLAMA_CPP = BytePreTokenizers.GPT2_PATTERN_LLAMA_CPP;
 
     /** What a llama.cpp pre-tokenizer name stands for: patterns applied one after another, and the options that go with it. */
     public record Named(String name, List<String> patterns, boolean ignoreMerges, boolean nfc) {}

@@ -92,14 +92,9 @@ public final class TiktokenBpe {
         String text = HfTokenizerConfig.readText(path, MAX_BYTES);
         List<byte[]> tokens = new ArrayList<>();
         Base64.Decoder b64 = Base64.getDecoder();
-        int lineNo = 0;
-        for (int start = 0; start < text.length(); ) {
-            int end = text.indexOf('\n', start);
-            if (end < 0) end = text.length();
-            int stop = end > start && text.charAt(end - 1) == '\r' ? end - 1 : end;
-            String line = text.substring(start, stop);
-            start = end + 1;
-            lineNo++;
+        List<String> lines = HfTokenizerConfig.lines(text);
+        for (int lineNo = 1; lineNo <= lines.size(); lineNo++) {
+            String line = lines.get(lineNo - 1);
             if (line.isEmpty()) continue;
             int sp = line.indexOf(' ');
             if (sp <= 0) throw new LongbowException(name + ": line " + lineNo + " is not 'base64 rank'");

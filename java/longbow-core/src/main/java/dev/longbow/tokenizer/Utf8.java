@@ -45,8 +45,19 @@ final class Utf8 {
      * write '?', which tokenizes as a question mark; U+FFFD is what Rust's from_utf16_lossy, and so Hugging Face
      * tokenizers, make of it, and what sentencepiece makes of a malformed byte.)
      */
-    static byte[] encode(String s, int from, int to) {
-        byte[] out = new byte[(to - from) * 3];
+    static byte[] encode(CharSequence s, int from, int to) {
+        byte[] out = new byte[maxEncodedLength(from, to)];
+        int n = encodeInto(s, from, to, out);
+        return n == out.length ? out : java.util.Arrays.copyOf(out, n);
+    }
+
+    /** Bytes {@link #encodeInto} may write for {@code s[from, to)}: three per UTF-16 unit at most. */
+    static int maxEncodedLength(int from, int to) {
+        return (to - from) * 3;
+    }
+
+    /** As {@link #encode}, into {@code out} (at least {@link #maxEncodedLength} long); returns the length written. */
+    static int encodeInto(CharSequence s, int from, int to, byte[] out) {
         int n = 0;
         for (int i = from; i < to; i++) {
             char c = s.charAt(i);
@@ -68,6 +79,6 @@ final class Utf8 {
                 out[n++] = (byte) (0x80 | c & 0x3F);
             }
         }
-        return n == out.length ? out : java.util.Arrays.copyOf(out, n);
+        return n;
     }
 }

@@ -65,14 +65,9 @@ public final class VocabMergesFiles {
     static List<BpeSpec.Merge> readMerges(Path path) {
         String text = HfTokenizerConfig.readText(path, MAX_BYTES);
         List<BpeSpec.Merge> out = new ArrayList<>();
-        int lineNo = 0;
-        for (int start = 0; start < text.length(); ) {
-            int end = text.indexOf('\n', start);
-            if (end < 0) end = text.length();
-            int stop = end > start && text.charAt(end - 1) == '\r' ? end - 1 : end;
-            String line = text.substring(start, stop);
-            start = end + 1;
-            lineNo++;
+        List<String> lines = HfTokenizerConfig.lines(text);
+        for (int lineNo = 1; lineNo <= lines.size(); lineNo++) {
+            String line = lines.get(lineNo - 1);
             if (line.isEmpty() || (lineNo == 1 && line.startsWith("#version"))) continue;
             int sp = line.indexOf(' ');
             if (sp <= 0 || sp == line.length() - 1 || line.indexOf(' ', sp + 1) >= 0) {

@@ -79,12 +79,12 @@ class ByteLevelTest {
             // Java's encoder writes '?' for a lone surrogate; ours writes U+FFFD
             String repaired = text.codePoints().map(cp -> cp >= 0xD800 && cp <= 0xDFFF ? 0xFFFD : cp)
                     .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
-            assertEquals(ByteLevel.toByteLevel(repaired.getBytes(StandardCharsets.UTF_8)), ByteLevel.utf8ToByteLevel(text, 0, text.length()));
+            assertEquals(ByteLevel.toByteLevel(repaired.getBytes(StandardCharsets.UTF_8)), ByteLevel.toByteLevel(Utf8.encode(text, 0, text.length())));
         }
-        assertEquals("Hello\u0120w\u00C3\u00B6rld", ByteLevel.utf8ToByteLevel("Hello w\u00F6rld", 0, 11));
+        assertEquals("Hello\u0120w\u00C3\u00B6rld", ByteLevel.toByteLevel(Utf8.encode("Hello w\u00F6rld", 0, 11)));
         // a pair cut by the range end is a lone surrogate
-        assertEquals("x\u00EF\u00BF\u00BD", ByteLevel.utf8ToByteLevel("x\uD83E\uDD99", 0, 2));
-        assertEquals("\u00F0\u0141\u00A6\u013B", ByteLevel.utf8ToByteLevel("x\uD83E\uDD99", 1, 3)); // U+1F999 = F0 9F A6 99
+        assertEquals("x\u00EF\u00BF\u00BD", ByteLevel.toByteLevel(Utf8.encode("x\uD83E\uDD99", 0, 2)));
+        assertEquals("\u00F0\u0141\u00A6\u013B", ByteLevel.toByteLevel(Utf8.encode("x\uD83E\uDD99", 1, 3))); // U+1F999 = F0 9F A6 99
     }
 
     @Test

@@ -118,7 +118,7 @@ class PreTokenizerHfTest {
         new SpecialTokens(Map.of(SPECIAL, 0)).split(text, new SpecialTokens.Sink() {
             @Override
             public void text(String s, int start, int end) {
-                p.split(s, start, end, (t, a, b) -> out.add(ByteLevel.utf8ToByteLevel(t, a, b)));
+                p.split(s, start, end, (t, a, b) -> out.add(ByteLevel.toByteLevel(Utf8.encode(t, a, b))));
             }
 
             @Override

@@ -157,8 +157,8 @@ public final class CpuOps implements Ops {
             job.gemm = kernels == Kernels.VECTOR && n >= 2 ? gemmWeights(w.type(), cols) : null;
             if (job.gemm != null && job.gemm != VectorGemm.Weights.F32 && job.gemm != VectorGemm.Weights.F16) {
                 if (q8Widened.length < n * cols) q8Widened = new float[n * cols];
-                if (job.q8 != null) VectorGemm.dequantizeActivations(job.q8, n, cols, q8Widened);
-                else VectorGemm.dequantizeActivations(job.q8k, n, cols, q8Widened);
+                if (job.q8 != null) VectorGemm.dequantizeActivations(job.q8.values(), job.q8.scales(), 32, n, cols, q8Widened);
+                else VectorGemm.dequantizeActivations(job.q8k.values(), job.q8k.scales(), 256, n, cols, q8Widened);
             }
             parallel((rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK, (long) rows * cols * n, job);
             job.out = job.in = job.x16 = null;

@@ -293,30 +293,17 @@ final class VectorGemm {
         }
     }
 
-    /** Writes the values Q8_K-quantized activations stand for (q * scale, 256 per block) as floats, row by row. */
-    static void dequantizeActivations(Q8KActivations q8k, int n, int cols, float[] dst) {
-        byte[] q = q8k.values();
-        float[] s = q8k.scales();
-        int blocks = cols / 256;
+    /**
+     * Writes the values block-quantized activations stand for (q * scale), row by row: {@code block} values per scale
+     * (32 for Q8_0, 256 for Q8_K), rows of {@code cols} values, scales {@code cols / block} per row.
+     */
+    static void dequantizeActivations(byte[] q, float[] scales, int block, int n, int cols, float[] dst) {
+        int blocks = cols / block;
         for (int t = 0; t < n; t++) {
-            int qo = q8k.valueOffset(t), so = q8k.scaleOffset(t);
             for (int b = 0; b < blocks; b++) {
-                float scale = s[so + b];
-                for (int j = 0; j < 256; j++) dst[t * cols + b * 256 + j] = q[qo + b * 256 + j] * scale;
-            }
-        }
-    }
-
-    /** Writes the values Q8_0-quantized activations stand for (q * scale) as floats, row by row. */
-    static void dequantizeActivations(Q8Activations q8, int n, int cols, float[] dst) {
-        byte[] q = q8.values();
-        float[] s = q8.scales();
-        int blocks = cols / 32;
-        for (int t = 0; t < n; t++) {
-            int qo = q8.valueOffset(t), so = q8.scaleOffset(t);
-            for (int b = 0; b < blocks; b++) {
-                float scale = s[so + b];
-                for (int j = 0; j < 32; j++) dst[t * cols + b * 32 + j] = q[qo + b * 32 + j] * scale;
+                float scale = scales[t * blocks + b];
+                int at = t * cols + b * block;
+                for (int j = 0; j < block; j++) dst[at + j] = q[at + j] * scale;
             }
         }
     }
