@@ -44,7 +44,7 @@ final class BenchCommand implements Command {
 
     @Override
     public Set<String> valuedOptions() {
-        return Set.of("--model", "--tokenizer", "--threads", "--ctx", "--prompt-tokens", "--gen-tokens", "--bandwidth", "--seed");
+        return ContextFlags.with(Set.of("--model", "--tokenizer", "--threads", "--ctx", "--prompt-tokens", "--gen-tokens", "--bandwidth", "--seed"));
     }
 
     @Override

@@ -49,8 +49,8 @@ final class GenerateCommand implements Command {
 
     @Override
     public Set<String> valuedOptions() {
-        return Set.of("--model", "--tokenizer", "--threads", "--ctx", "--prompt", "--prompt-file", "--max-tokens", "--temperature",
-                "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--seed");
+        return ContextFlags.with(Set.of("--model", "--tokenizer", "--threads", "--ctx", "--prompt", "--prompt-file", "--max-tokens", "--temperature",
+                "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--seed"));
     }
 
     @Override

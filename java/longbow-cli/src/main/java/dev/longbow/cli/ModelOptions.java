@@ -13,7 +13,7 @@ final class ModelOptions {
               --threads N         worker threads (default: all cores)
               --ctx N             context length to run at (default: the model's)
               --reference-kernels scalar FP32 kernels in llama2.c's order: slow, bit-exact with run.c
-            """;
+            """ + ContextFlags.HELP;
 
     private ModelOptions() {}
 
@@ -27,6 +27,6 @@ final class ModelOptions {
         if (threads < 0) throw new dev.longbow.LongbowException("--threads must be >= 1, got " + threads);
         int ctx = a.integer("--ctx", 0);
         if (ctx < 0) throw new dev.longbow.LongbowException("--ctx must be >= 1, got " + ctx);
-        return new LoadOptions(a.path("--tokenizer"), threads, ctx, a.has("--reference-kernels"));
+        return new LoadOptions(a.path("--tokenizer"), threads, ctx, a.has("--reference-kernels"), ContextFlags.parse(a));
     }
 }

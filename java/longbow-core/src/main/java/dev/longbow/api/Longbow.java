@@ -27,7 +27,7 @@ public final class Longbow {
             int ctx = options.contextLength() > 0 ? options.contextLength() : file.config().contextLength();
             int threads = options.threads() > 0 ? options.threads() : Runtime.getRuntime().availableProcessors();
             CpuOps.Kernels kernels = options.referenceKernels() ? CpuOps.Kernels.REFERENCE : CpuOps.Kernels.VECTOR;
-            return Model.open(file, tokenizer, new CpuOps(threads, kernels), ctx);
+            return Model.open(file, tokenizer, new CpuOps(threads, kernels), ctx, options.context());
         } catch (RuntimeException e) {
             file.close();
             throw e;

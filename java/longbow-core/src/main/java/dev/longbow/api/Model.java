@@ -97,7 +97,7 @@ public final class Model implements AutoCloseable {
                 public boolean isEndOfText(int id) { return false; }
             };
             // Warm-up until the JIT has compiled the kernels: interpreted, the Vector API is orders of magnitude slower.
-            int[] warmup = java.util.Arrays.copyOf(prompt, Math.min(prompt.length, 4 * Generation.PREFILL_CHUNK));
+            int[] warmup = java.util.Arrays.copyOf(prompt, Math.min(prompt.length, 4 * transformer.options().prefillChunk()));
             long warmUntil = System.nanoTime() + 3_000_000_000L;
             do {
                 Generation.run(transformer, ops, endless, warmup, dev.longbow.engine.SamplerParams.GREEDY, Math.min(genTokens, 16),
@@ -143,13 +143,16 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    static Model open(ModelFile file, Tokenizer tokenizer, Ops ops, int contextLength) {
+    static Model open(ModelFile file, Tokenizer tokenizer, Ops ops, int contextLength, dev.longbow.model.ContextOptions context) {
         // Models often pad their embedding past the tokenizer's last id (Qwen2: 151,936 rows for 151,665 tokens); the
         // reverse would leave ids with no embedding.
         if (tokenizer.vocabSize() > file.config().vocabSize()) {
             throw new LongbowException(file.path() + ": tokenizer has " + tokenizer.vocabSize() + " tokens but the model has " + file.config().vocabSize());
         }
-        return new Model(file, new Transformer(file.config(), dev.longbow.model.ModelWeights.bind(file.config(), file.tensors(), file.path().toString())),
+        ModelConfig config = file.config();
+        var scaling = context.rope().resolve(config.ropeScaling(), config.contextLength(), contextLength);
+        if (scaling != config.ropeScaling()) config = config.withRopeScaling(scaling);
+        return new Model(file, new Transformer(config, dev.longbow.model.ModelWeights.bind(file.config(), file.tensors(), file.path().toString()), context),
                 tokenizer, ops, contextLength);
     }
 }

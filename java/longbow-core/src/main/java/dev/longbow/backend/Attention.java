@@ -1,7 +1,17 @@
 package dev.longbow.backend;
 
 /**
- * Attention shape: query heads share key/value heads in groups (GQA). {@code slidingWindow} > 0 limits each query
- * to that many most recent positions (itself included), as Mistral does.
+ * Attention shape and which keys each query sees. Query heads share key/value heads in groups (GQA).
+ * {@code window} > 0 limits each query to that many most recent positions (itself included), as Mistral does;
+ * {@code sinks} first positions stay visible whatever the window (StreamingLLM). Scores are divided by
+ * sqrt(headDim) * {@code temperature}.
  */
-public record Attention(int heads, int kvHeads, int headDim, int slidingWindow) {}
+public record Attention(int heads, int kvHeads, int headDim, int window, int sinks, float temperature, SparsePattern sparse) {
+    public Attention(int heads, int kvHeads, int headDim, int window) {
+        this(heads, kvHeads, headDim, window, 0, 1f, SparsePattern.NONE);
+    }
+
+    public Attention withTemperature(float t) {
+        return new Attention(heads, kvHeads, headDim, window, sinks, t, sparse);
+    }
+}

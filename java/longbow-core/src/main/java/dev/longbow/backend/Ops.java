@@ -15,7 +15,7 @@ public interface Ops extends AutoCloseable {
     /** A one-row view of row {@code row} of x, sharing its memory. */
     Act rowView(Act x, int row);
 
-    KvCache allocateKvCache(int layers, int contextLength, int kvDim);
+    KvCache allocateKvCache(int layers, int contextLength, int kvDim, KvType type);
 
     /** out[t] = table[tokens[t]]. */
     void embed(Act out, Tensor table, int[] tokens, int n);

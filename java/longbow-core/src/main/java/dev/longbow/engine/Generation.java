@@ -30,8 +30,6 @@ public final class Generation {
         }
     }
 
-    public static final int PREFILL_CHUNK = 32;
-
     private Generation() {}
 
     public static Result run(Transformer model, Ops ops, Tokenizer tokenizer, int[] prompt, SamplerParams sampling,
@@ -45,7 +43,7 @@ public final class Generation {
         // The cache holds this request's positions only: a model trained at 128K would otherwise zero-fill gigabytes
         // per request, whatever its length. It is sized (and refused if too big) before anything else is allocated.
         int capacity = (int) Math.min(contextLength, (long) prompt.length + Math.max(1, maxTokens));
-        try (Transformer.State state = new Transformer.State(ops, model.config(), capacity, Math.min(PREFILL_CHUNK, prompt.length))) {
+        try (Transformer.State state = model.newState(ops, capacity, Math.min(model.options().prefillChunk(), prompt.length))) {
             int[] tokens = new int[capacity + 1];
             System.arraycopy(prompt, 0, tokens, 0, prompt.length);
             int length = prompt.length;
@@ -58,11 +56,9 @@ public final class Generation {
             for (int t : prompt) promptText.append(decoder.next(t));
             if (echoPrompt && !promptText.isEmpty()) sink.accept(-1, promptText.toString());
             int[] chunk = new int[state.chunk()];
-            for (int pos = 0; pos < prompt.length; pos += chunk.length) {
-                if (cancelled.getAsBoolean()) return new Result(java.util.Arrays.copyOf(tokens, length), prompt.length, 0, StopReason.CANCELLED, System.nanoTime() - start, 0, 0);
-                int n = Math.min(chunk.length, prompt.length - pos);
-                System.arraycopy(prompt, pos, chunk, 0, n);
-                model.forward(ops, state, chunk, n, pos, logits);
+            model.prepare(state, prompt.length);
+            if (!prefill(model, ops, state, tokens, prompt.length, chunk, logits, cancelled)) {
+                return new Result(java.util.Arrays.copyOf(tokens, length), prompt.length, 0, StopReason.CANCELLED, System.nanoTime() - start, 0, 0);
             }
             prefillNanos = System.nanoTime() - start;
             int generated = 0;
@@ -86,13 +82,33 @@ public final class Generation {
                     break;
                 }
                 if (generated == maxTokens) break;
-                one[0] = next;
-                model.forward(ops, state, one, 1, length - 1, logits);
+                if (model.prepare(state, length)) {
+                    // The rotary scale grew with the sequence: every cached key was made with the old one.
+                    if (!prefill(model, ops, state, tokens, length, chunk, logits, cancelled)) {
+                        reason = StopReason.CANCELLED;
+                        break;
+                    }
+                } else {
+                    one[0] = next;
+                    model.forward(ops, state, one, 1, length - 1, logits);
+                }
             }
             String rest = decoder.flush();
             if (!rest.isEmpty()) sink.accept(-1, rest);
             long decodeNanos = generated > 1 ? System.nanoTime() - start - firstNanos : 0; // time after the first token
             return new Result(java.util.Arrays.copyOf(tokens, length), prompt.length, generated, reason, prefillNanos, Math.max(0, decodeNanos), firstNanos);
         }
+    }
+
+    /** Runs tokens[0, length) through the model from position 0, chunk by chunk; false if cancelled. */
+    private static boolean prefill(Transformer model, Ops ops, Transformer.State state, int[] tokens, int length, int[] chunk,
+                                   float[] logits, BooleanSupplier cancelled) {
+        for (int pos = 0; pos < length; pos += chunk.length) {
+            if (cancelled.getAsBoolean()) return false;
+            int n = Math.min(chunk.length, length - pos);
+            System.arraycopy(tokens, pos, chunk, 0, n);
+            model.forward(ops, state, chunk, n, pos, logits);
+        }
+        return true;
     }
 }

@@ -24,6 +24,11 @@ public record ModelConfig(
         if (ropeScaling == null) ropeScaling = RopeScaling.NONE;
     }
 
+    public ModelConfig withRopeScaling(RopeScaling s) {
+        return new ModelConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocabSize, contextLength, normEps,
+                ropeTheta, rotaryLayout, s, slidingWindow);
+    }
+
     public int kvDim() {
         return kvHeads * headDim;
     }

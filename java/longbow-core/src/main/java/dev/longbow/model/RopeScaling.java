@@ -50,9 +50,9 @@ public record RopeScaling(
             return name().toLowerCase(Locale.ROOT);
         }
 
-        /** Methods whose table depends on the current sequence length, which generation does not yet follow. */
+        /** Methods whose table depends on the current sequence length (LongRoPE: short or long factors). */
         public boolean lengthDependent() {
-            return this == DYNAMIC || this == ELASTIC;
+            return this == DYNAMIC || this == ELASTIC || this == LONGROPE;
         }
     }
 
@@ -161,17 +161,6 @@ public record RopeScaling(
                 yield new Table(plain(rotaryDim, base * Math.pow(s, ntkExponent)), 1, temperature);
             }
         };
-    }
-
-    /**
-     * The table generation uses for a model with {@code contextLength} positions. Length-dependent methods are
-     * refused rather than frozen at one length, which would be silently wrong at every other.
-     */
-    public Table generationTable(int rotaryDim, float base, int contextLength) {
-        if (method.lengthDependent()) {
-            throw new LongbowException("rope scaling '" + method.key() + "' is available in rope-table but not yet in generation");
-        }
-        return table(rotaryDim, base, contextLength);
     }
 
     /** theta_i = 1 / base^(2i/d) in float32, as both llama2.c and HF compute it (int arange cast to float). */

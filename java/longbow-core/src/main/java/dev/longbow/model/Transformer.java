@@ -14,27 +14,38 @@ import dev.longbow.backend.Rope;
 public final class Transformer {
     private final ModelConfig config;
     private final ModelWeights weights;
-    private final Rope rope;
+    private final ContextOptions options;
     private final Attention attention;
+    /** The rotary table when it does not depend on the sequence length; null when it does. */
+    private final Rope fixedRope;
+    private final float fixedTemperature;
 
     public Transformer(ModelConfig config, ModelWeights weights) {
+        this(config, weights, ContextOptions.DEFAULT);
+    }
+
+    public Transformer(ModelConfig config, ModelWeights weights, ContextOptions options) {
         this.config = config;
         this.weights = weights;
-        // Length-dependent methods are refused here. YaRN's and LongRoPE's attention factor scales cos and sin, as
-        // Hugging Face applies it.
-        RopeScaling.Table table = config.ropeScaling().generationTable(config.headDim(), config.ropeTheta(), config.contextLength());
-        float[] invFreq = table.inverseFrequencies();
-        if (weights.ropeFreqs() != null) {
-            // llama.cpp stores Llama 3.1's frequency scaling as per-pair divisors.
-            float[] divisors = weights.ropeFreqs().toFloatArray();
-            for (int i = 0; i < invFreq.length; i++) invFreq[i] /= divisors[i];
+        this.options = options;
+        int window = options.attentionWindow() > 0 ? options.attentionWindow() : config.slidingWindow();
+        this.attention = new Attention(config.heads(), config.kvHeads(), config.headDim(), window, options.attentionSinks(), 1f, options.sparse());
+        if (config.ropeScaling().method().lengthDependent()) {
+            fixedRope = null;
+            fixedTemperature = Float.NaN;
+        } else {
+            RopeScaling.Table table = table(config.contextLength());
+            fixedRope = rope(table);
+            fixedTemperature = table.attentionTemperature();
         }
-        this.rope = new Rope(invFreq, config.headDim(), config.rotaryLayout(), table.attentionFactor());
-        this.attention = new Attention(config.heads(), config.kvHeads(), config.headDim(), config.slidingWindow());
     }
 
     public ModelConfig config() {
         return config;
+    }
+
+    public ContextOptions options() {
+        return options;
     }
 
     /** Per-sequence working memory: activation buffers for up to {@code chunk} tokens at once, and the KV cache. */
@@ -42,8 +53,16 @@ public final class Transformer {
         final int chunk;
         final Act x, xb, q, k, v, attn, hb, hb2, logits;
         final KvCache cache;
+        /** The rotary table and attention the cached keys were made with, and the length they were chosen for. */
+        Rope rope;
+        Attention attention;
+        int scaledLength;
 
         public State(Ops ops, ModelConfig c, int contextLength, int chunk) {
+            this(ops, c, contextLength, chunk, ContextOptions.DEFAULT.kvType());
+        }
+
+        public State(Ops ops, ModelConfig c, int contextLength, int chunk, dev.longbow.backend.KvType kvType) {
             this.chunk = chunk;
             x = ops.allocate(chunk, c.dim());
             xb = ops.allocate(chunk, c.dim());
@@ -54,7 +73,7 @@ public final class Transformer {
             hb = ops.allocate(chunk, c.hiddenDim());
             hb2 = ops.allocate(chunk, c.hiddenDim());
             logits = ops.allocate(1, c.vocabSize());
-            cache = ops.allocateKvCache(c.layers(), contextLength, c.kvDim());
+            cache = ops.allocateKvCache(c.layers(), contextLength, c.kvDim(), kvType);
         }
 
         public int chunk() {
@@ -71,6 +90,62 @@ public final class Transformer {
         }
     }
 
+    /** Working memory for one sequence of up to {@code contextLength} tokens, run {@code chunk} tokens at a time. */
+    public State newState(Ops ops, int contextLength, int chunk) {
+        return new State(ops, config, contextLength, chunk, options.kvType());
+    }
+
+    /**
+     * Chooses the rotary table and attention temperature for a sequence of {@code length} tokens. Length-dependent
+     * scaling (dynamic NTK, elastic, LongRoPE) is evaluated at the top of the length's bucket (the trained context,
+     * then steps of sqrt(2)), so a table serves many lengths. Returns true when the table changed while positions
+     * were cached: their keys, and every later layer's input, were computed with the old one, so the caller must
+     * run the sequence again from position 0. Incremental decode then equals a fresh forward over the same tokens.
+     */
+    public boolean prepare(State s, int length) {
+        if (fixedRope != null) {
+            boolean first = s.rope == null;
+            if (first) {
+                s.rope = fixedRope;
+                s.attention = attention.withTemperature(Float.isNaN(options.attentionTemperature()) ? fixedTemperature : options.attentionTemperature());
+            }
+            return false;
+        }
+        int bucket = scaleLength(length, config.ropeScaling().originalContext());
+        if (s.rope != null && bucket == s.scaledLength) return false;
+        RopeScaling.Table table = table(bucket);
+        Rope rope = rope(table);
+        float temperature = Float.isNaN(options.attentionTemperature()) ? table.attentionTemperature() : options.attentionTemperature();
+        boolean changed = s.rope != null && (!java.util.Arrays.equals(rope.inverseFrequencies(), s.rope.inverseFrequencies())
+                || rope.attentionFactor() != s.rope.attentionFactor() || temperature != s.attention.temperature());
+        s.rope = rope;
+        s.attention = attention.withTemperature(temperature);
+        s.scaledLength = bucket;
+        return changed;
+    }
+
+    /** The trained context for lengths within it, else the next of trained * sqrt(2)^k at or above length. */
+    static int scaleLength(int length, int trained) {
+        if (length <= trained) return trained;
+        double steps = Math.ceil(2 * Math.log((double) length / trained) / Math.log(2) - 1e-9);
+        return (int) Math.max(length, Math.round(trained * Math.pow(2, steps / 2)));
+    }
+
+    private RopeScaling.Table table(int length) {
+        return config.ropeScaling().table(config.headDim(), config.ropeTheta(), length);
+    }
+
+    private Rope rope(RopeScaling.Table table) {
+        float[] invFreq = table.inverseFrequencies();
+        if (weights.ropeFreqs() != null) {
+            // llama.cpp stores Llama 3.1's frequency scaling as per-pair divisors.
+            float[] divisors = weights.ropeFreqs().toFloatArray();
+            for (int i = 0; i < invFreq.length; i++) invFreq[i] /= divisors[i];
+        }
+        // YaRN's and LongRoPE's attention factor scales cos and sin, as Hugging Face applies it.
+        return new Rope(invFreq, config.headDim(), config.rotaryLayout(), table.attentionFactor());
+    }
+
     /**
      * Runs {@code n} tokens at positions startPos.. through the model, extending the KV cache, and writes the logits
      * of the last one into {@code logitsOut}.
@@ -83,6 +158,7 @@ public final class Transformer {
         for (int i = 0; i < n; i++) {
             if (tokens[i] < 0 || tokens[i] >= config.vocabSize()) throw new LongbowException("token id " + tokens[i] + " is outside the vocabulary");
         }
+        if (s.rope == null) prepare(s, startPos + n);
         ops.embed(s.x, weights.tokenEmbedding(), tokens, n);
 
         for (int l = 0; l < config.layers(); l++) {
@@ -93,10 +169,10 @@ public final class Transformer {
             ops.matmul(s.q, s.xb, w.wq(), w.bq(), n);
             ops.matmul(s.k, s.xb, w.wk(), w.bk(), n);
             ops.matmul(s.v, s.xb, w.wv(), w.bv(), n);
-            ops.rope(s.q, config.heads(), rope, startPos, n);
-            ops.rope(s.k, config.kvHeads(), rope, startPos, n);
+            ops.rope(s.q, config.heads(), s.rope, startPos, n);
+            ops.rope(s.k, config.kvHeads(), s.rope, startPos, n);
             ops.storeKv(s.cache, l, s.k, s.v, startPos, n);
-            ops.attention(s.attn, s.q, s.cache, l, attention, startPos, n);
+            ops.attention(s.attn, s.q, s.cache, l, s.attention, startPos, n);
             ops.matmul(s.xb, s.attn, w.wo(), null, n);
             ops.add(s.x, s.xb, n);
 

@@ -148,16 +148,14 @@ class RopeScalingTest {
     }
 
     @Test
-    void generationRefusesLengthDependentMethods() {
-        LongbowException e = assertThrows(LongbowException.class, () -> RopeScaling.dynamic(2, 4096).generationTable(128, 10000f, 8192));
-        assertEquals("rope scaling 'dynamic' is available in rope-table but not yet in generation", e.getMessage());
-        assertThrows(LongbowException.class, () -> RopeScaling.elastic(0.5f, 0.7f, 4096).generationTable(128, 10000f, 8192));
+    void longropeSwitchesToLongFactorsPastTheTrainedContext() {
         float[] longF = new float[64];
         java.util.Arrays.fill(longF, 2);
         float[] shortF = new float[64];
         java.util.Arrays.fill(shortF, 1);
         RopeScaling lr = RopeScaling.longrope(shortF, longF, 32, 4096, Float.NaN);
-        assertArrayEquals(inv(RopeScaling.linear(2), 0), lr.generationTable(128, 10000f, 131072).inverseFrequencies());
-        assertArrayEquals(inv(RopeScaling.NONE, 0), lr.generationTable(128, 10000f, 4096).inverseFrequencies());
+        assertTrue(lr.method().lengthDependent());
+        assertArrayEquals(inv(RopeScaling.linear(2), 0), lr.table(128, 10000f, 4097).inverseFrequencies());
+        assertArrayEquals(inv(RopeScaling.NONE, 0), lr.table(128, 10000f, 4096).inverseFrequencies());
     }
 }

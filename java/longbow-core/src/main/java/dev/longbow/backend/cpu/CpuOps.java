@@ -89,7 +89,8 @@ public final class CpuOps implements Ops {
     }
 
     @Override
-    public KvCache allocateKvCache(int layers, int contextLength, int kvDim) {
+    public KvCache allocateKvCache(int layers, int contextLength, int kvDim, dev.longbow.backend.KvType type) {
+        if (type != dev.longbow.backend.KvType.F32) throw new dev.longbow.LongbowException("KV cache type " + type.key() + " is not supported yet");
         return new CpuKvCache(layers, contextLength, kvDim);
     }
 
@@ -365,7 +366,7 @@ public final class CpuOps implements Ops {
         public void accept(int task) {
             int t = task / p.heads(), h = task % p.heads();
             int pos = startPos + t;
-            int first = p.slidingWindow() > 0 ? Math.max(0, pos - p.slidingWindow() + 1) : 0;
+            int first = p.window() > 0 ? Math.max(0, pos - p.window() + 1) : 0;
             int qo = q.at(t) + h * p.headDim(), oo = out.at(t) + h * p.headDim();
             long kvHeadOffset = 4L * (h / (p.heads() / p.kvHeads())) * p.headDim();
             if (kernels == Kernels.VECTOR) online(first, pos, qo, oo, kvHeadOffset);
@@ -375,7 +376,7 @@ public final class CpuOps implements Ops {
         private void reference(int first, int pos, int qo, int oo, long kvHeadOffset) {
             CpuKvCache c = cache;
             int hd = p.headDim();
-            float scale = (float) Math.sqrt(hd);
+            float scale = (float) Math.sqrt(hd) * p.temperature();
             float[] att = scratch(pos + 1), qd = q.data(), od = out.data();
             for (int s = first; s <= pos; s++) {
                 long ko = c.offset(layer, s) + kvHeadOffset;
@@ -395,7 +396,7 @@ public final class CpuOps implements Ops {
         private void online(int first, int pos, int qo, int oo, long kvHeadOffset) {
             CpuKvCache c = cache;
             int hd = p.headDim();
-            float scale = (float) Math.sqrt(hd);
+            float scale = (float) Math.sqrt(hd) * p.temperature();
             float[] scores = scratch(KEY_BLOCK), qd = q.data(), od = out.data();
             for (int i = 0; i < hd; i++) od[oo + i] = 0.0f;
             float max = Float.NEGATIVE_INFINITY, denominator = 0f;
