@@ -15,7 +15,8 @@ public interface Ops extends AutoCloseable {
     /** A one-row view of row {@code row} of x, sharing its memory. */
     Act rowView(Act x, int row);
 
-    KvCache allocateKvCache(int layers, int contextLength, int kvDim, KvType type);
+    /** A cache for {@code contextLength} positions of {@code kvHeads} heads of {@code headDim} keys and values per layer. */
+    KvCache allocateKvCache(int layers, int contextLength, int kvHeads, int headDim, KvType type);
 
     /** out[t] = table[tokens[t]]. */
     void embed(Act out, Tensor table, int[] tokens, int n);

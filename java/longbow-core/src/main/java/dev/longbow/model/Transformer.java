@@ -73,7 +73,7 @@ public final class Transformer {
             hb = ops.allocate(chunk, c.hiddenDim());
             hb2 = ops.allocate(chunk, c.hiddenDim());
             logits = ops.allocate(1, c.vocabSize());
-            cache = ops.allocateKvCache(c.layers(), contextLength, c.kvDim(), kvType);
+            cache = ops.allocateKvCache(c.layers(), contextLength, c.kvHeads(), c.headDim(), kvType);
         }
 
         public int chunk() {

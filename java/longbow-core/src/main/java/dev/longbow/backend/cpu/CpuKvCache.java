@@ -13,10 +13,12 @@ final class CpuKvCache implements KvCache {
     final MemorySegment values;
     final int contextLength;
     final int kvDim;
+    final int headDim;
 
-    CpuKvCache(int layers, int contextLength, int kvDim) {
+    CpuKvCache(int layers, int contextLength, int kvDim, int headDim) {
         this.contextLength = contextLength;
         this.kvDim = kvDim;
+        this.headDim = headDim;
         long bytes = 4L * layers * contextLength * kvDim;
         // Allocation zero-fills, so an over-large cache would be killed by the OS rather than fail cleanly: check first.
         long physical = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
@@ -35,16 +37,38 @@ final class CpuKvCache implements KvCache {
     }
 
     /** Byte offset of position {@code pos} in {@code layer}. */
-    long offset(int layer, int pos) {
+    private long offset(int layer, int pos) {
         return 4L * ((long) layer * contextLength + pos) * kvDim;
     }
 
-    float key(long byteOffset) {
-        return keys.get(ValueLayout.JAVA_FLOAT, byteOffset);
+    void store(int layer, int pos, float[] k, int ko, float[] v, int vo) {
+        long off = offset(layer, pos);
+        MemorySegment.copy(k, ko, keys, ValueLayout.JAVA_FLOAT, off, kvDim);
+        MemorySegment.copy(v, vo, values, ValueLayout.JAVA_FLOAT, off, kvDim);
     }
 
-    float value(long byteOffset) {
-        return values.get(ValueLayout.JAVA_FLOAT, byteOffset);
+    /** q · key of head {@code kvHead} at {@code pos}, with the Vector API. */
+    float dotKey(float[] q, int qo, int layer, int pos, int kvHead) {
+        return VectorKernels.dot(q, qo, keys, offset(layer, pos) + 4L * kvHead * headDim, headDim);
+    }
+
+    /** out += w * value of head {@code kvHead} at {@code pos}, with the Vector API. */
+    void addValue(float w, int layer, int pos, int kvHead, float[] out, int oo) {
+        VectorKernels.axpy(w, values, offset(layer, pos) + 4L * kvHead * headDim, out, oo, headDim);
+    }
+
+    /** q · key in run.c's order. */
+    float dotKeyReference(float[] q, int qo, int layer, int pos, int kvHead) {
+        long ko = offset(layer, pos) + 4L * kvHead * headDim;
+        float score = 0.0f;
+        for (int i = 0; i < headDim; i++) score += q[qo + i] * keys.get(ValueLayout.JAVA_FLOAT, ko + 4L * i);
+        return score;
+    }
+
+    /** out += w * value in run.c's order. */
+    void addValueReference(float w, int layer, int pos, int kvHead, float[] out, int oo) {
+        long vo = offset(layer, pos) + 4L * kvHead * headDim;
+        for (int i = 0; i < headDim; i++) out[oo + i] += w * values.get(ValueLayout.JAVA_FLOAT, vo + 4L * i);
     }
 
     @Override

@@ -42,7 +42,7 @@ public final class CpuOps implements Ops {
     private CpuAct f16View;
     private float[] q8Widened = new float[0];
     private final MatmulJob matmulJob = new MatmulJob();
-    private final AttentionJob attentionJob = new AttentionJob();
+    private final CpuAttention attentionJob;
 
     public CpuOps(int threads) {
         this(threads, Kernels.VECTOR);
@@ -52,6 +52,7 @@ public final class CpuOps implements Ops {
         this.threads = Math.max(1, threads);
         this.kernels = kernels == Kernels.VECTOR && !VectorKernels.SUPPORTED ? Kernels.REFERENCE : kernels;
         this.pool = new WorkerPool(this.threads);
+        this.attentionJob = new CpuAttention(this.kernels);
     }
 
     @Override
@@ -89,9 +90,9 @@ public final class CpuOps implements Ops {
     }
 
     @Override
-    public KvCache allocateKvCache(int layers, int contextLength, int kvDim, dev.longbow.backend.KvType type) {
+    public KvCache allocateKvCache(int layers, int contextLength, int kvHeads, int headDim, dev.longbow.backend.KvType type) {
         if (type != dev.longbow.backend.KvType.F32) throw new dev.longbow.LongbowException("KV cache type " + type.key() + " is not supported yet");
-        return new CpuKvCache(layers, contextLength, kvDim);
+        return new CpuKvCache(layers, contextLength, kvHeads * headDim, headDim);
     }
 
     @Override
@@ -323,105 +324,16 @@ public final class CpuOps implements Ops {
     public void storeKv(KvCache cache, int layer, Act k, Act v, int startPos, int n) {
         CpuKvCache c = (CpuKvCache) cache;
         CpuAct ka = (CpuAct) k, va = (CpuAct) v;
-        for (int t = 0; t < n; t++) {
-            long off = c.offset(layer, startPos + t);
-            MemorySegment.copy(ka.data(), ka.at(t), c.keys, ValueLayout.JAVA_FLOAT, off, c.kvDim);
-            MemorySegment.copy(va.data(), va.at(t), c.values, ValueLayout.JAVA_FLOAT, off, c.kvDim);
-        }
+        for (int t = 0; t < n; t++) c.store(layer, startPos + t, ka.data(), ka.at(t), va.data(), va.at(t));
     }
 
     @Override
     public void attention(Act out, Act q, KvCache cache, int layer, Attention p, int startPos, int n) {
         synchronized (pool) {
-            AttentionJob job = attentionJob;
-            job.cache = (CpuKvCache) cache;
-            job.out = (CpuAct) out;
-            job.q = (CpuAct) q;
-            job.layer = layer;
-            job.p = p;
-            job.startPos = startPos;
+            CpuAttention job = attentionJob;
+            job.set((CpuAct) out, (CpuAct) q, (CpuKvCache) cache, layer, p, startPos);
             parallel(n * p.heads(), (long) n * p.heads() * (startPos + n) * p.headDim(), job);
-            job.cache = null;
-            job.out = job.q = null;
-            job.p = null;
-        }
-    }
-
-    /** Keys scored per step of the vector kernels' online softmax: the scratch they need, whatever the context. */
-    private static final int KEY_BLOCK = 64;
-
-    /**
-     * One (token, head) pair. The reference kernels score every visible key, softmax, then sum the values, as run.c
-     * does. The vector kernels go through the keys a block at a time with a running maximum and denominator
-     * (flash attention's online softmax): the output accumulates unnormalised and is rescaled when the maximum
-     * grows, so memory stays one block of scores however long the context.
-     */
-    private final class AttentionJob implements java.util.function.IntConsumer {
-        CpuKvCache cache;
-        CpuAct out, q;
-        Attention p;
-        int layer, startPos;
-
-        @Override
-        public void accept(int task) {
-            int t = task / p.heads(), h = task % p.heads();
-            int pos = startPos + t;
-            int first = p.window() > 0 ? Math.max(0, pos - p.window() + 1) : 0;
-            int qo = q.at(t) + h * p.headDim(), oo = out.at(t) + h * p.headDim();
-            long kvHeadOffset = 4L * (h / (p.heads() / p.kvHeads())) * p.headDim();
-            if (kernels == Kernels.VECTOR) online(first, pos, qo, oo, kvHeadOffset);
-            else reference(first, pos, qo, oo, kvHeadOffset);
-        }
-
-        private void reference(int first, int pos, int qo, int oo, long kvHeadOffset) {
-            CpuKvCache c = cache;
-            int hd = p.headDim();
-            float scale = (float) Math.sqrt(hd) * p.temperature();
-            float[] att = scratch(pos + 1), qd = q.data(), od = out.data();
-            for (int s = first; s <= pos; s++) {
-                long ko = c.offset(layer, s) + kvHeadOffset;
-                float score = 0.0f;
-                for (int i = 0; i < hd; i++) score += qd[qo + i] * c.key(ko + 4L * i);
-                att[s] = score / scale;
-            }
-            softmax(att, first, pos + 1);
-            for (int i = 0; i < hd; i++) od[oo + i] = 0.0f;
-            for (int s = first; s <= pos; s++) {
-                long vo = c.offset(layer, s) + kvHeadOffset;
-                float a = att[s];
-                for (int i = 0; i < hd; i++) od[oo + i] += a * c.value(vo + 4L * i);
-            }
-        }
-
-        private void online(int first, int pos, int qo, int oo, long kvHeadOffset) {
-            CpuKvCache c = cache;
-            int hd = p.headDim();
-            float scale = (float) Math.sqrt(hd) * p.temperature();
-            float[] scores = scratch(KEY_BLOCK), qd = q.data(), od = out.data();
-            for (int i = 0; i < hd; i++) od[oo + i] = 0.0f;
-            float max = Float.NEGATIVE_INFINITY, denominator = 0f;
-            for (int s0 = first; s0 <= pos; s0 += KEY_BLOCK) {
-                int count = Math.min(KEY_BLOCK, pos + 1 - s0);
-                float blockMax = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < count; j++) {
-                    float score = VectorKernels.dot(qd, qo, c.keys, c.offset(layer, s0 + j) + kvHeadOffset, hd) / scale;
-                    scores[j] = score;
-                    blockMax = Math.max(blockMax, score);
-                }
-                if (blockMax > max) {
-                    float shrink = (float) Math.exp(max - blockMax); // 0 on the first block
-                    if (shrink != 1f) for (int i = 0; i < hd; i++) od[oo + i] *= shrink;
-                    denominator *= shrink;
-                    max = blockMax;
-                }
-                for (int j = 0; j < count; j++) {
-                    float weight = (float) Math.exp(scores[j] - max);
-                    denominator += weight;
-                    VectorKernels.axpy(weight, c.values, c.offset(layer, s0 + j) + kvHeadOffset, od, oo, hd);
-                }
-            }
-            float inverse = 1f / denominator;
-            for (int i = 0; i < hd; i++) od[oo + i] *= inverse;
+            job.clear();
         }
     }
 

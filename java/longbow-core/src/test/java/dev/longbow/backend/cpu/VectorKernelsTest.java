@@ -265,7 +265,7 @@ class VectorKernelsTest {
             int i = 0;
             for (CpuOps.Kernels kernels : List.of(CpuOps.Kernels.REFERENCE, CpuOps.Kernels.VECTOR)) {
                 SplittableRandom same = new SplittableRandom(17); // both kernel sets see the same data
-                try (CpuOps ops = new CpuOps(2, kernels); var cache = ops.allocateKvCache(1, positions, kvDim, dev.longbow.backend.KvType.F32)) {
+                try (CpuOps ops = new CpuOps(2, kernels); var cache = ops.allocateKvCache(1, positions, kvHeads, headDim, dev.longbow.backend.KvType.F32)) {
                     CpuAct k = (CpuAct) ops.allocate(positions, kvDim), v = (CpuAct) ops.allocate(positions, kvDim);
                     System.arraycopy(random(same, positions * kvDim, 3), 0, k.data(), 0, positions * kvDim);
                     System.arraycopy(random(same, positions * kvDim, 1), 0, v.data(), 0, positions * kvDim);
