@@ -93,6 +93,7 @@ final class BenchCommand implements Command {
             o.put("prefill_tok_s", round(b.prefillTokensPerSecond()));
             o.put("decode_tok_s", round(b.decodeTokensPerSecond()));
             o.put("ttft_ms", round(b.firstTokenMillis()));
+            o.put("attention_flops_skipped", round(b.attentionFlopsSkipped()));
             o.put("bandwidth_gb_s", round(bandwidth));
             o.put("bandwidth_bound_tok_s", round(bound));
             o.put("fraction_of_bound", round(b.decodeTokensPerSecond() / bound));
@@ -103,6 +104,9 @@ final class BenchCommand implements Command {
                 out.printf(Locale.ROOT, "prefill  %,d tokens at %.1f tok/s (first token after %.1f ms)%n", b.promptTokens(), b.prefillTokensPerSecond(), b.firstTokenMillis());
                 out.printf(Locale.ROOT, "decode   %,d tokens at %.2f tok/s = %.0f%% of the bound %.2f tok/s (%.1f GB/s over %,d bytes per token)%n",
                         b.generatedTokens(), b.decodeTokensPerSecond(), 100 * b.decodeTokensPerSecond() / bound, bound, bandwidth, perToken);
+                if (b.attentionFlopsSkipped() > 0) {
+                    out.printf(Locale.ROOT, "attention skipped %.1f%% of dense score FLOPs%n", 100 * b.attentionFlopsSkipped());
+                }
             }
         }
         return 0;

@@ -2,6 +2,7 @@ package dev.longbow.cli;
 
 import dev.longbow.LongbowException;
 import dev.longbow.backend.KvType;
+import dev.longbow.backend.SparseAttention;
 import dev.longbow.backend.SparsePattern;
 import dev.longbow.model.ContextOptions;
 import dev.longbow.model.RopeOverride;
@@ -33,6 +34,11 @@ final class ContextFlags {
               --attn-window W             each token attends to the last W positions (default: the model's, else all)
               --attn-sinks N              ... and to the first N (StreamingLLM); with --attn-window, runs past --ctx
               --attn-sparse P             none|local-global|lsh block-sparse attention (default none)
+              --attn-sparse-block B       positions per block (default 64)
+              --attn-sparse-local N       local-global: blocks before a query's own that it sees (default 4)
+              --attn-sparse-global N      local-global: first blocks every query sees (default 1)
+              --attn-sparse-buckets N     lsh: hash buckets, 1 or even (default 16)
+              --attn-sparse-rounds N      lsh: hash rounds; a query sees keys sharing a bucket in any (default 2)
               --kv-type T                 f32|f16|q8 KV cache (default f32)
               --prefill-chunk N           prompt tokens per forward pass (default 32)
             """;
@@ -41,11 +47,15 @@ final class ContextFlags {
             "--rope-beta-slow", "--rope-low-freq-factor", "--rope-high-freq-factor", "--rope-short-factor", "--rope-long-factor",
             "--rope-elastic-gamma", "--rope-elastic-k");
 
+    private static final Set<String> SPARSE_OPTIONS = Set.of("--attn-sparse-block", "--attn-sparse-local", "--attn-sparse-global",
+            "--attn-sparse-buckets", "--attn-sparse-rounds");
+
     static final Set<String> OPTIONS;
 
     static {
         Set<String> all = new HashSet<>(ROPE_OPTIONS);
         all.addAll(Set.of("--attn-temperature", "--attn-window", "--attn-sinks", "--attn-sparse", "--kv-type", "--prefill-chunk"));
+        all.addAll(SPARSE_OPTIONS);
         OPTIONS = Set.copyOf(all);
     }
 
@@ -73,8 +83,29 @@ final class ContextFlags {
         int sinks = nonNegative(a, "--attn-sinks");
         int chunk = a.integer("--prefill-chunk", ContextOptions.DEFAULT_PREFILL_CHUNK);
         if (chunk < 1) throw new LongbowException("--prefill-chunk must be >= 1, got " + chunk);
-        return new ContextOptions(rope(a), temperature, window, sinks, KvType.parse(a.str("--kv-type", "f32")), chunk,
-                SparsePattern.parse(a.str("--attn-sparse", "none")));
+        return new ContextOptions(rope(a), temperature, window, sinks, KvType.parse(a.str("--kv-type", "f32")), chunk, sparse(a));
+    }
+
+    static SparseAttention sparse(Args a) {
+        SparsePattern pattern = SparsePattern.parse(a.str("--attn-sparse", "none"));
+        // A block or hashing option without the pattern it shapes is a mistake worth naming, not a silent no-op.
+        for (String option : SPARSE_OPTIONS) {
+            boolean applies = switch (option) {
+                case "--attn-sparse-block" -> pattern != SparsePattern.NONE;
+                case "--attn-sparse-local", "--attn-sparse-global" -> pattern == SparsePattern.LOCAL_GLOBAL;
+                default -> pattern == SparsePattern.LSH;
+            };
+            if (a.has(option) && !applies) {
+                throw new LongbowException(option + " does not apply to --attn-sparse " + pattern.key());
+            }
+        }
+        SparseAttention d = SparseAttention.of(pattern);
+        int block = a.has("--attn-sparse-block") ? positive(a, "--attn-sparse-block") : d.block();
+        int local = a.has("--attn-sparse-local") ? nonNegative(a, "--attn-sparse-local") : d.localBlocks();
+        int global = a.has("--attn-sparse-global") ? nonNegative(a, "--attn-sparse-global") : d.globalBlocks();
+        int buckets = a.has("--attn-sparse-buckets") ? positive(a, "--attn-sparse-buckets") : d.lshBuckets();
+        int rounds = a.has("--attn-sparse-rounds") ? positive(a, "--attn-sparse-rounds") : d.lshRounds();
+        return new SparseAttention(pattern, block, local, global, buckets, rounds);
     }
 
     static RopeOverride rope(Args a) {

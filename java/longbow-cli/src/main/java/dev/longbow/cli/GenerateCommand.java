@@ -92,14 +92,16 @@ final class GenerateCommand implements Command {
                 o.put("prefill_tok_s", round(r.prefillTokensPerSecond()));
                 o.put("decode_tok_s", round(r.decodeTokensPerSecond()));
                 o.put("ttft_ms", round(r.timeToFirstTokenMillis()));
+                o.put("attention_flops_skipped", Math.round(r.attentionFlopsSkipped() * 1e4) / 1e4);
                 o.put("seed", seed);
                 o.put("context_length", model.contextLength());
                 o.put("backend", model.backend());
                 out.println(Json.write(o));
             } else {
                 out.println();
-                err.printf("[%d prompt tokens at %.1f tok/s, %d generated at %.1f tok/s, %s]%n", r.promptTokens(), r.prefillTokensPerSecond(),
-                        r.generatedTokens(), r.decodeTokensPerSecond(), model.backend());
+                String skipped = r.attentionFlopsSkipped() > 0 ? String.format(", %.1f%% of attention score FLOPs skipped", 100 * r.attentionFlopsSkipped()) : "";
+                err.printf("[%d prompt tokens at %.1f tok/s, %d generated at %.1f tok/s, %s%s]%n", r.promptTokens(), r.prefillTokensPerSecond(),
+                        r.generatedTokens(), r.decodeTokensPerSecond(), model.backend(), skipped);
             }
             if (r.stopReason() == StopReason.CONTEXT_FULL) {
                 err.println("longbow: stopped: the sequence reached the context length of " + model.contextLength() + " tokens");

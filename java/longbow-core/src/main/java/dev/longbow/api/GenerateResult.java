@@ -2,6 +2,10 @@ package dev.longbow.api;
 
 import dev.longbow.engine.StopReason;
 
-/** What a generation produced: the new text (plus the prompt if echoed), token counts, why it stopped, and speed. */
+/**
+ * What a generation produced: the new text (plus the prompt if echoed), token counts, why it stopped, speed, and the
+ * fraction of dense causal attention's score FLOPs that an attention window or sparse pattern skipped.
+ */
 public record GenerateResult(String text, int[] tokens, int promptTokens, int generatedTokens, StopReason stopReason,
-                             double prefillTokensPerSecond, double decodeTokensPerSecond, double timeToFirstTokenMillis) {}
+                             double prefillTokensPerSecond, double decodeTokensPerSecond, double timeToFirstTokenMillis,
+                             double attentionFlopsSkipped) {}

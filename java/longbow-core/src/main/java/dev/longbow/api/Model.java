@@ -69,15 +69,18 @@ public final class Model implements AutoCloseable {
                         onToken.accept(id, piece);
                     }, request.cancelled()::get);
             return new GenerateResult(text.toString(), r.tokens(), r.promptTokens(), r.generatedTokens(), r.stopReason(),
-                    r.prefillTokensPerSecond(), r.decodeTokensPerSecond(), r.firstTokenNanos() / 1e6);
+                    r.prefillTokensPerSecond(), r.decodeTokensPerSecond(), r.firstTokenNanos() / 1e6, r.attentionFlopsSkipped());
         } finally {
             lifecycle.readLock().unlock();
         }
     }
 
-    /** Speeds of one timed run: prefill of the prompt, then decode of {@code generatedTokens} greedy tokens. */
+    /**
+     * Speeds of one timed run: prefill of the prompt, then decode of {@code generatedTokens} greedy tokens; and the
+     * fraction of dense attention's score FLOPs skipped.
+     */
     public record BenchmarkResult(int promptTokens, int generatedTokens, double prefillTokensPerSecond,
-                                  double decodeTokensPerSecond, double firstTokenMillis) {}
+                                  double decodeTokensPerSecond, double firstTokenMillis, double attentionFlopsSkipped) {}
 
     /**
      * Times a prefill of {@code prompt} and {@code genTokens} decode steps (greedy, never stopping at end of text),
@@ -106,7 +109,7 @@ public final class Model implements AutoCloseable {
             Generation.Result r = Generation.run(transformer, ops, endless, prompt, dev.longbow.engine.SamplerParams.GREEDY, genTokens,
                     contextLength, false, (id, piece) -> { }, () -> false);
             return new BenchmarkResult(r.promptTokens(), r.generatedTokens(), r.prefillTokensPerSecond(), r.decodeTokensPerSecond(),
-                    r.firstTokenNanos() / 1e6);
+                    r.firstTokenNanos() / 1e6, r.attentionFlopsSkipped());
         } finally {
             lifecycle.readLock().unlock();
         }

@@ -18,8 +18,9 @@ public final class Generation {
         void accept(int token, String text);
     }
 
+    /** {@code attentionFlopsSkipped}: the fraction of dense causal attention's score FLOPs that were not computed. */
     public record Result(int[] tokens, int promptTokens, int generatedTokens, StopReason stopReason,
-                         long prefillNanos, long decodeNanos, long firstTokenNanos) {
+                         long prefillNanos, long decodeNanos, long firstTokenNanos, double attentionFlopsSkipped) {
         public double prefillTokensPerSecond() {
             return prefillNanos == 0 ? 0 : promptTokens * 1e9 / prefillNanos;
         }
@@ -58,7 +59,8 @@ public final class Generation {
             int[] chunk = new int[state.chunk()];
             model.prepare(state, prompt.length);
             if (!prefill(model, ops, state, tokens, prompt.length, chunk, logits, cancelled)) {
-                return new Result(java.util.Arrays.copyOf(tokens, length), prompt.length, 0, StopReason.CANCELLED, System.nanoTime() - start, 0, 0);
+                return new Result(java.util.Arrays.copyOf(tokens, length), prompt.length, 0, StopReason.CANCELLED, System.nanoTime() - start, 0, 0,
+                        state.cache().scoresSkipped());
             }
             prefillNanos = System.nanoTime() - start;
             int generated = 0;
@@ -96,7 +98,8 @@ public final class Generation {
             String rest = decoder.flush();
             if (!rest.isEmpty()) sink.accept(-1, rest);
             long decodeNanos = generated > 1 ? System.nanoTime() - start - firstNanos : 0; // time after the first token
-            return new Result(java.util.Arrays.copyOf(tokens, length), prompt.length, generated, reason, prefillNanos, Math.max(0, decodeNanos), firstNanos);
+            return new Result(java.util.Arrays.copyOf(tokens, length), prompt.length, generated, reason, prefillNanos, Math.max(0, decodeNanos), firstNanos,
+                    state.cache().scoresSkipped());
         }
     }
 

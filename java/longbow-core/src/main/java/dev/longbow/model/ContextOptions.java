@@ -2,6 +2,7 @@ package dev.longbow.model;
 
 import dev.longbow.LongbowException;
 import dev.longbow.backend.KvType;
+import dev.longbow.backend.SparseAttention;
 import dev.longbow.backend.SparsePattern;
 
 /**
@@ -13,17 +14,17 @@ import dev.longbow.backend.SparsePattern;
  * @param attentionSinks       first tokens every query also sees (StreamingLLM's attention sinks)
  * @param kvType               storage of the KV cache
  * @param prefillChunk         prompt tokens run through the model at once
- * @param sparse               block-sparse pattern
+ * @param sparse               block-sparse attention: pattern, block size, local/global blocks, LSH buckets and rounds
  */
 public record ContextOptions(RopeOverride rope, float attentionTemperature, int attentionWindow, int attentionSinks,
-                             KvType kvType, int prefillChunk, SparsePattern sparse) {
+                             KvType kvType, int prefillChunk, SparseAttention sparse) {
     public static final int DEFAULT_PREFILL_CHUNK = 32;
-    public static final ContextOptions DEFAULT = new ContextOptions(RopeOverride.NONE, Float.NaN, 0, 0, KvType.F32, DEFAULT_PREFILL_CHUNK, SparsePattern.NONE);
+    public static final ContextOptions DEFAULT = new ContextOptions(RopeOverride.NONE, Float.NaN, 0, 0, KvType.F32, DEFAULT_PREFILL_CHUNK, SparseAttention.NONE);
 
     public ContextOptions {
         if (rope == null) rope = RopeOverride.NONE;
         if (kvType == null) kvType = KvType.F32;
-        if (sparse == null) sparse = SparsePattern.NONE;
+        if (sparse == null) sparse = SparseAttention.NONE;
         if (!Float.isNaN(attentionTemperature) && (!(attentionTemperature > 0) || Float.isInfinite(attentionTemperature))) {
             throw new LongbowException("attention temperature must be a positive number, got " + attentionTemperature);
         }
@@ -52,7 +53,12 @@ public record ContextOptions(RopeOverride rope, float attentionTemperature, int 
         return new ContextOptions(rope, attentionTemperature, attentionWindow, attentionSinks, kvType, n, sparse);
     }
 
+    public ContextOptions withSparse(SparseAttention s) {
+        return new ContextOptions(rope, attentionTemperature, attentionWindow, attentionSinks, kvType, prefillChunk, s);
+    }
+
+    /** The pattern with its default block sizes and hashing. */
     public ContextOptions withSparse(SparsePattern p) {
-        return new ContextOptions(rope, attentionTemperature, attentionWindow, attentionSinks, kvType, prefillChunk, p);
+        return withSparse(SparseAttention.of(p));
     }
 }

@@ -84,6 +84,10 @@ public final class Transformer {
             return cache.contextLength();
         }
 
+        public KvCache cache() {
+            return cache;
+        }
+
         @Override
         public void close() {
             cache.close();

@@ -1,102 +1,184 @@
 package dev.longbow.backend.cpu;
 
 import dev.longbow.backend.Attention;
+import dev.longbow.backend.SparseAttention;
+import dev.longbow.backend.SparsePattern;
 
 /**
- * Causal attention of one (token, head) pair per task over the KV cache. The reference kernels score every visible
- * key, softmax, then sum the values, as run.c does. The vector kernels go through the keys a block at a time with
- * a running maximum and denominator (flash attention's online softmax): the output accumulates unnormalised and is
- * rescaled when the maximum grows, so memory stays one block of scores however long the context.
+ * Causal attention of one (token, head) pair per task over the KV cache. Each task first lists the keys its query
+ * sees ({@link #visible}: the causal window, narrowed by a sparse pattern), then attends over exactly those. The
+ * reference kernels score every visible key, softmax, then sum the values, as run.c does. The vector kernels go
+ * through the keys a block at a time with a running maximum and denominator (flash attention's online softmax): the
+ * output accumulates unnormalised and is rescaled when the maximum grows, so memory stays one block of scores
+ * however long the context. Each task records how many keys it scored; the caller sums them after the parallel
+ * section.
  */
 final class CpuAttention implements java.util.function.IntConsumer {
     /** Keys scored per step of the online softmax: the scratch it needs, whatever the context. */
     private static final int KEY_BLOCK = 64;
 
+    /** One thread's working memory, reused by every task it runs. */
+    private static final class Scratch {
+        final KeySpans spans = new KeySpans();
+        /** Runs of consecutive keys in the block being scored: the first key's position, and its index in the block. */
+        final int[] segmentStart = new int[KEY_BLOCK], segmentFrom = new int[KEY_BLOCK];
+        float[] scores = new float[KEY_BLOCK];
+        int[] cursors = new int[0];
+        float max, denominator;
+    }
+
     private final CpuOps.Kernels kernels;
-    private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
     private CpuKvCache cache;
+    private LshIndex lsh;
     private CpuAct out, q;
     private Attention p;
     private int layer, startPos;
+    /** Keys scored by each task of the current call: written by one task each, summed after the parallel section. */
+    private long[] scored = new long[0];
 
     CpuAttention(CpuOps.Kernels kernels) {
         this.kernels = kernels;
     }
 
-    void set(CpuAct out, CpuAct q, CpuKvCache cache, int layer, Attention p, int startPos) {
+    /** Prepares a call over {@code n} tokens: indexes the new keys when the pattern hashes them. */
+    void set(CpuAct out, CpuAct q, CpuKvCache cache, int layer, Attention p, int startPos, int n) {
         this.out = out;
         this.q = q;
         this.cache = cache;
         this.layer = layer;
         this.p = p;
         this.startPos = startPos;
+        if (scored.length < n * p.heads()) scored = new long[n * p.heads()];
+        if (p.sparse().pattern() == SparsePattern.LSH) {
+            lsh = cache.lsh(p.sparse());
+            lsh.update(cache, layer, startPos, startPos + n);
+        }
+    }
+
+    /** Keys scored by the first {@code tasks} tasks of the call just run. */
+    long scored(int tasks) {
+        long sum = 0;
+        for (int i = 0; i < tasks; i++) sum += scored[i];
+        return sum;
     }
 
     void clear() {
         cache = null;
+        lsh = null;
         out = q = null;
         p = null;
-    }
-
-    private float[] scratch(int n) {
-        float[] s = scratch.get();
-        if (s.length < n) {
-            s = new float[n];
-            scratch.set(s);
-        }
-        return s;
     }
 
     @Override
     public void accept(int task) {
         int t = task / p.heads(), h = task % p.heads();
         int pos = startPos + t;
-        int first = p.window() > 0 ? Math.max(0, pos - p.window() + 1) : 0;
         int qo = q.at(t) + h * p.headDim(), oo = out.at(t) + h * p.headDim();
         int kvHead = h / (p.heads() / p.kvHeads());
-        if (kernels == CpuOps.Kernels.VECTOR) online(first, pos, qo, oo, kvHead);
-        else reference(first, pos, qo, oo, kvHead);
+        Scratch s = scratch.get();
+        visible(pos, qo, kvHead, s);
+        int keys = s.spans.keys();
+        scored[task] = keys;
+        if (kernels == CpuOps.Kernels.VECTOR) online(s, qo, oo, kvHead);
+        else reference(s, keys, qo, oo, kvHead);
     }
 
-    private void reference(int first, int pos, int qo, int oo, int kvHead) {
-        CpuKvCache c = cache;
-        int hd = p.headDim();
-        float scale = (float) Math.sqrt(hd) * p.temperature();
-        float[] att = scratch(pos + 1), qd = q.data(), od = out.data();
-        for (int s = first; s <= pos; s++) att[s] = c.dotKeyReference(qd, qo, layer, s, kvHead) / scale;
-        CpuOps.softmax(att, first, pos + 1);
-        for (int i = 0; i < hd; i++) od[oo + i] = 0.0f;
-        for (int s = first; s <= pos; s++) c.addValueReference(att[s], layer, s, kvHead, od, oo);
-    }
-
-    private void online(int first, int pos, int qo, int oo, int kvHead) {
-        CpuKvCache c = cache;
-        int hd = p.headDim();
-        float scale = (float) Math.sqrt(hd) * p.temperature();
-        float[] scores = scratch(KEY_BLOCK), qd = q.data(), od = out.data();
-        for (int i = 0; i < hd; i++) od[oo + i] = 0.0f;
-        float max = Float.NEGATIVE_INFINITY, denominator = 0f;
-        for (int s0 = first; s0 <= pos; s0 += KEY_BLOCK) {
-            int count = Math.min(KEY_BLOCK, pos + 1 - s0);
-            float blockMax = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < count; j++) {
-                float score = c.dotKey(qd, qo, layer, s0 + j, kvHead) / scale;
-                scores[j] = score;
-                blockMax = Math.max(blockMax, score);
+    /** Lists in {@code s.spans} the keys the query at {@code pos} sees, ascending. */
+    private void visible(int pos, int qo, int kvHead, Scratch s) {
+        KeySpans spans = s.spans;
+        spans.clear();
+        int first = p.window() > 0 ? Math.max(0, pos - p.window() + 1) : 0;
+        SparseAttention sparse = p.sparse();
+        int block = sparse.block();
+        switch (sparse.pattern()) {
+            case NONE -> spans.add(first, pos + 1);
+            case LOCAL_GLOBAL -> {
+                int local = (int) Math.max(0, (long) (pos / block - sparse.localBlocks()) * block);
+                int global = (int) Math.min((long) sparse.globalBlocks() * block, local);
+                spans.add(first, global);
+                spans.add(Math.max(first, local), pos + 1);
             }
-            if (blockMax > max) {
-                float shrink = (float) Math.exp(max - blockMax); // 0 on the first block
-                if (shrink != 1f) for (int i = 0; i < hd; i++) od[oo + i] *= shrink;
-                denominator *= shrink;
-                max = blockMax;
-            }
-            for (int j = 0; j < count; j++) {
-                float weight = (float) Math.exp(scores[j] - max);
-                denominator += weight;
-                c.addValue(weight, layer, s0 + j, kvHead, od, oo);
+            case LSH -> {
+                int local = Math.max(first, pos / block * block);
+                if (s.cursors.length < lsh.rounds()) s.cursors = new int[lsh.rounds()];
+                lsh.gather(q.data(), qo, layer, kvHead, first, local, s.cursors, spans);
+                spans.add(local, pos + 1);
             }
         }
-        float inverse = 1f / denominator;
-        for (int i = 0; i < hd; i++) od[oo + i] *= inverse;
+    }
+
+    private void reference(Scratch s, int keys, int qo, int oo, int kvHead) {
+        CpuKvCache c = cache;
+        KeySpans spans = s.spans;
+        int hd = p.headDim();
+        float scale = (float) Math.sqrt(hd) * p.temperature();
+        if (s.scores.length < keys) s.scores = new float[Math.max(keys, 2 * s.scores.length)];
+        float[] att = s.scores, qd = q.data(), od = out.data();
+        int j = 0;
+        for (int i = 0; i < spans.count(); i++) {
+            for (int k = spans.start(i); k < spans.end(i); k++) att[j++] = c.dotKeyReference(qd, qo, layer, k, kvHead) / scale;
+        }
+        CpuOps.softmax(att, 0, keys);
+        for (int i = 0; i < hd; i++) od[oo + i] = 0.0f;
+        j = 0;
+        for (int i = 0; i < spans.count(); i++) {
+            for (int k = spans.start(i); k < spans.end(i); k++) c.addValueReference(att[j++], layer, k, kvHead, od, oo);
+        }
+    }
+
+    private void online(Scratch s, int qo, int oo, int kvHead) {
+        CpuKvCache c = cache;
+        KeySpans spans = s.spans;
+        float scale = (float) Math.sqrt(p.headDim()) * p.temperature();
+        float[] scores = s.scores, qd = q.data(), od = out.data();
+        int[] segmentStart = s.segmentStart, segmentFrom = s.segmentFrom;
+        for (int i = 0; i < p.headDim(); i++) od[oo + i] = 0.0f;
+        s.max = Float.NEGATIVE_INFINITY;
+        s.denominator = 0f;
+        // A block fills across ranges, as runs of consecutive keys (segments), so scattered keys (LSH) still fold 64
+        // at a time, and a single range gives dense attention's blocks and loops.
+        int filled = 0, segments = 0;
+        for (int i = 0; i < spans.count(); i++) {
+            for (int k = spans.start(i), end = spans.end(i); k < end; ) {
+                int take = Math.min(KEY_BLOCK - filled, end - k);
+                segmentStart[segments] = k;
+                segmentFrom[segments++] = filled;
+                for (int j = 0; j < take; j++) scores[filled + j] = c.dotKey(qd, qo, layer, k + j, kvHead) / scale;
+                filled += take;
+                k += take;
+                if (filled == KEY_BLOCK) {
+                    fold(s, filled, segments, oo, kvHead);
+                    filled = segments = 0;
+                }
+            }
+        }
+        if (filled > 0) fold(s, filled, segments, oo, kvHead);
+        float inverse = 1f / s.denominator;
+        for (int i = 0; i < p.headDim(); i++) od[oo + i] *= inverse;
+    }
+
+    /** Folds a block of {@code count} scored keys, in {@code segments} runs, into the running maximum, denominator and output. */
+    private void fold(Scratch s, int count, int segments, int oo, int kvHead) {
+        float[] scores = s.scores, od = out.data();
+        int hd = p.headDim();
+        float blockMax = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < count; j++) blockMax = Math.max(blockMax, scores[j]);
+        if (blockMax > s.max) {
+            float shrink = (float) Math.exp(s.max - blockMax); // 0 on the first block
+            if (shrink != 1f) for (int i = 0; i < hd; i++) od[oo + i] *= shrink;
+            s.denominator *= shrink;
+            s.max = blockMax;
+        }
+        float max = s.max, denominator = s.denominator;
+        for (int g = 0; g < segments; g++) {
+            int from = s.segmentFrom[g], to = g + 1 < segments ? s.segmentFrom[g + 1] : count, key = s.segmentStart[g] - from;
+            for (int j = from; j < to; j++) {
+                float weight = (float) Math.exp(scores[j] - max);
+                denominator += weight;
+                cache.addValue(weight, layer, key + j, kvHead, od, oo);
+            }
+        }
+        s.denominator = denominator;
     }
 }

@@ -71,6 +71,31 @@ final class CpuKvCache implements KvCache {
         for (int i = 0; i < headDim; i++) out[oo + i] += w * values.get(ValueLayout.JAVA_FLOAT, vo + 4L * i);
     }
 
+    // Sparse attention's bookkeeping, kept apart from the key and value storage above.
+    private LshIndex lsh;
+    private long scoresComputed, scoresDense;
+
+    /** The LSH index of these keys for {@code s}'s hashing, made on first use. */
+    LshIndex lsh(dev.longbow.backend.SparseAttention s) {
+        if (lsh == null || !lsh.fits(s)) lsh = new LshIndex(s, contextLength, kvDim / headDim, headDim);
+        return lsh;
+    }
+
+    void countScores(long computed, long dense) {
+        scoresComputed += computed;
+        scoresDense += dense;
+    }
+
+    @Override
+    public long scoresComputed() {
+        return scoresComputed;
+    }
+
+    @Override
+    public long scoresDense() {
+        return scoresDense;
+    }
+
     @Override
     public int contextLength() {
         return contextLength;

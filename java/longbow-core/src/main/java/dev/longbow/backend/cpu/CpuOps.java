@@ -331,8 +331,11 @@ public final class CpuOps implements Ops {
     public void attention(Act out, Act q, KvCache cache, int layer, Attention p, int startPos, int n) {
         synchronized (pool) {
             CpuAttention job = attentionJob;
-            job.set((CpuAct) out, (CpuAct) q, (CpuKvCache) cache, layer, p, startPos);
+            CpuKvCache c = (CpuKvCache) cache;
+            job.set((CpuAct) out, (CpuAct) q, c, layer, p, startPos, n);
             parallel(n * p.heads(), (long) n * p.heads() * (startPos + n) * p.headDim(), job);
+            // Dense causal attention scores positions 0..startPos + t for token t.
+            c.countScores(job.scored(n * p.heads()), (long) p.heads() * ((long) n * startPos + (long) n * (n + 1) / 2));
             job.clear();
         }
     }
