@@ -94,6 +94,7 @@ final class GenerateCommand implements Command {
                 o.put("ttft_ms", round(r.timeToFirstTokenMillis()));
                 o.put("seed", seed);
                 o.put("context_length", model.contextLength());
+                o.put("kv_cache_bytes", r.kvCacheBytes());
                 o.put("backend", model.backend());
                 out.println(Json.write(o));
             } else {

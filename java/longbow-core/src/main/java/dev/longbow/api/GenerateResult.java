@@ -2,6 +2,10 @@ package dev.longbow.api;
 
 import dev.longbow.engine.StopReason;
 
-/** What a generation produced: the new text (plus the prompt if echoed), token counts, why it stopped, and speed. */
+/**
+ * What a generation produced: the new text (plus the prompt if echoed), token counts, why it stopped, speed, and the
+ * memory its KV cache held at most.
+ */
 public record GenerateResult(String text, int[] tokens, int promptTokens, int generatedTokens, StopReason stopReason,
-                             double prefillTokensPerSecond, double decodeTokensPerSecond, double timeToFirstTokenMillis) {}
+                             double prefillTokensPerSecond, double decodeTokensPerSecond, double timeToFirstTokenMillis,
+                             long kvCacheBytes) {}
