@@ -2,6 +2,7 @@ package dev.longbow;
 
 import dev.longbow.backend.cpu.CpuOps;
 import dev.longbow.format.ModelFile;
+import dev.longbow.model.ContextOptions;
 import dev.longbow.model.ModelWeights;
 import dev.longbow.model.Transformer;
 
@@ -14,9 +15,14 @@ public final class Logits {
     }
 
     public static float[][] of(ModelFile f, int[] tokens, CpuOps.Kernels kernels) {
-        Transformer t = new Transformer(f.config(), ModelWeights.bind(f.config(), f.tensors(), f.path().toString()));
+        return of(f, tokens, kernels, ContextOptions.DEFAULT);
+    }
+
+    /** With long-context options (KV type, window, sinks); the cache takes every position of {@code tokens}. */
+    public static float[][] of(ModelFile f, int[] tokens, CpuOps.Kernels kernels, ContextOptions options) {
+        Transformer t = new Transformer(f.config(), ModelWeights.bind(f.config(), f.tensors(), f.path().toString()), options);
         float[][] out = new float[tokens.length][f.config().vocabSize()];
-        try (CpuOps ops = new CpuOps(2, kernels); Transformer.State s = new Transformer.State(ops, f.config(), f.config().contextLength(), 1)) {
+        try (CpuOps ops = new CpuOps(2, kernels); Transformer.State s = t.newState(ops, Math.max(tokens.length, f.config().contextLength()), 1)) {
             for (int i = 0; i < tokens.length; i++) t.forward(ops, s, new int[]{tokens[i]}, 1, i, out[i]);
         }
         return out;

@@ -95,6 +95,7 @@ final class GenerateCommand implements Command {
                 o.put("attention_flops_skipped", Math.round(r.attentionFlopsSkipped() * 1e4) / 1e4);
                 o.put("seed", seed);
                 o.put("context_length", model.contextLength());
+                o.put("kv_cache_bytes", r.kvCacheBytes());
                 o.put("backend", model.backend());
                 out.println(Json.write(o));
             } else {

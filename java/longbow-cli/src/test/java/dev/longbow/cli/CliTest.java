@@ -137,10 +137,33 @@ class CliTest {
         assertOneLineError(run("generate", "--model", model().toString(), "--prompt", prompt), "exceeds the context length");
         assertOneLineError(run("generate", "--model", model().toString(), "--prompt", "Once upon a time there was a dog.", "--ctx", "4"),
                 "exceeds the context length of 4");
-        // The cache is sized to the request (prompt + max tokens, within --ctx): a huge --ctx alone costs nothing, a
-        // request that could fill it is refused up front.
+        // The cache reserves memory block by block as positions are written: a huge --ctx costs nothing up front (the
+        // refusal when the next block would not fit in memory is tested in KvCacheTest).
         assertEquals(0, run("generate", "--model", model().toString(), "--prompt", "hi", "--ctx", "2000000000", "--max-tokens", "5").code());
-        assertOneLineError(run("generate", "--model", model().toString(), "--prompt", "hi", "--ctx", "2000000000", "--max-tokens", "2000000000"), "KV cache");
+    }
+
+    @Test
+    void kvCacheTypesAndStreamingPastTheContext() {
+        assertOneLineError(run("generate", "--model", model().toString(), "--prompt", "hi", "--kv-type", "q4"), "(one of f32, f16, q8)");
+        String[] base = {"generate", "--model", model().toString(), "--prompt", "Once upon a time", "--temperature", "0", "--json"};
+        // One block of 64 positions of 5 layers: per position and layer, 4 KV heads of 8 keys and 8 values.
+        Map<String, Object> f32 = json(run(concat(base, "--max-tokens", "20")));
+        Map<String, Object> q8 = json(run(concat(base, "--max-tokens", "20", "--kv-type", "q8")));
+        assertEquals(64L * 5 * 2 * 4 * 8 * 4, f32.get("kv_cache_bytes"));
+        assertEquals(64L * 5 * 2 * 4 * (8 + 4), q8.get("kv_cache_bytes"), "int8 and a float scale per head");
+        assertEquals(20L, q8.get("generated_tokens"));
+
+        // A window and sinks run past --ctx with the cache bounded: the sinks' block and the two a window of 32 spans.
+        Map<String, Object> s = json(run(concat(base, "--attn-window", "32", "--attn-sinks", "4", "--ctx", "64", "--max-tokens", "300")));
+        assertEquals("max_tokens", s.get("stop_reason"));
+        assertEquals(300L, s.get("generated_tokens"));
+        assertEquals(3 * 64L * 5 * 2 * 4 * 8 * 4, s.get("kv_cache_bytes"));
+        // Even the prompt may be longer than the context.
+        String prompt = "Once upon a time there was a dog. ".repeat(20);
+        Map<String, Object> p = json(run("generate", "--model", model().toString(), "--prompt", prompt, "--attn-window", "32", "--attn-sinks", "4",
+                "--ctx", "64", "--max-tokens", "10", "--kv-type", "f16", "--json"));
+        assertTrue((Long) p.get("prompt_tokens") > 64, p.toString());
+        assertEquals(10L, p.get("generated_tokens"));
     }
 
     @Test

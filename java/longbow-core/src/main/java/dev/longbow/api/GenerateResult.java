@@ -4,8 +4,9 @@ import dev.longbow.engine.StopReason;
 
 /**
  * What a generation produced: the new text (plus the prompt if echoed), token counts, why it stopped, speed, and the
- * fraction of dense causal attention's score FLOPs that an attention window or sparse pattern skipped.
+ * fraction of dense causal attention's score FLOPs that an attention window or sparse pattern skipped, and the
+ * memory its KV cache held at most.
  */
 public record GenerateResult(String text, int[] tokens, int promptTokens, int generatedTokens, StopReason stopReason,
                              double prefillTokensPerSecond, double decodeTokensPerSecond, double timeToFirstTokenMillis,
-                             double attentionFlopsSkipped) {}
+                             double attentionFlopsSkipped, long kvCacheBytes) {}

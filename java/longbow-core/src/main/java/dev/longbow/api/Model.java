@@ -69,7 +69,7 @@ public final class Model implements AutoCloseable {
                         onToken.accept(id, piece);
                     }, request.cancelled()::get);
             return new GenerateResult(text.toString(), r.tokens(), r.promptTokens(), r.generatedTokens(), r.stopReason(),
-                    r.prefillTokensPerSecond(), r.decodeTokensPerSecond(), r.firstTokenNanos() / 1e6, r.attentionFlopsSkipped());
+                    r.prefillTokensPerSecond(), r.decodeTokensPerSecond(), r.firstTokenNanos() / 1e6, r.attentionFlopsSkipped(), r.kvCacheBytes());
         } finally {
             lifecycle.readLock().unlock();
         }

@@ -15,7 +15,10 @@ public interface Ops extends AutoCloseable {
     /** A one-row view of row {@code row} of x, sharing its memory. */
     Act rowView(Act x, int row);
 
-    /** A cache for {@code contextLength} positions of {@code kvHeads} heads of {@code headDim} keys and values per layer. */
+    /**
+     * A cache for up to {@code contextLength} positions of {@code kvHeads} heads of {@code headDim} keys and values per
+     * layer, stored as {@code type}; memory is reserved as positions are written (see {@link KvCache}).
+     */
     KvCache allocateKvCache(int layers, int contextLength, int kvHeads, int headDim, KvType type);
 
     /** out[t] = table[tokens[t]]. */

@@ -11,6 +11,13 @@ import java.util.function.BooleanSupplier;
 /**
  * Runs one sequence: prefill the prompt in chunks, then sample and decode one token at a time until end of text,
  * the token budget, the context, or cancellation. The per-token path allocates nothing but the emitted text.
+ * <p>
+ * With attention sinks and a window ({@link Transformer#streamingSpan()}) the sequence is not limited by the context:
+ * the cache holds only the sinks and the window, the prompt may be longer than the context, and generation runs
+ * until end of text or the token budget (positions are ints: at most 2^31 - 1); {@code contextLength} then limits
+ * nothing (it still sets what rope scaling derives from --ctx when loading). The result still lists every token
+ * (4 bytes each, beside the text the caller receives); the array holding them grows as they come, never sized up
+ * front to the budget.
  */
 public final class Generation {
     /** Receives each new token with the text it completes (possibly empty while a character is split). */
@@ -18,9 +25,12 @@ public final class Generation {
         void accept(int token, String text);
     }
 
-    /** {@code attentionFlopsSkipped}: the fraction of dense causal attention's score FLOPs that were not computed. */
+    /**
+     * {@code attentionFlopsSkipped}: the fraction of dense causal attention's score FLOPs that were not computed;
+     * {@code kvCacheBytes}: the memory the KV cache held at the end, the most it held at any time.
+     */
     public record Result(int[] tokens, int promptTokens, int generatedTokens, StopReason stopReason,
-                         long prefillNanos, long decodeNanos, long firstTokenNanos, double attentionFlopsSkipped) {
+                         long prefillNanos, long decodeNanos, long firstTokenNanos, double attentionFlopsSkipped, long kvCacheBytes) {
         public double prefillTokensPerSecond() {
             return prefillNanos == 0 ? 0 : promptTokens * 1e9 / prefillNanos;
         }
@@ -36,16 +46,18 @@ public final class Generation {
     public static Result run(Transformer model, Ops ops, Tokenizer tokenizer, int[] prompt, SamplerParams sampling,
                              int maxTokens, int contextLength, boolean echoPrompt, Sink sink, BooleanSupplier cancelled) {
         if (prompt.length == 0) throw new LongbowException("empty prompt: nothing to condition on (enable BOS or give text)");
-        if (prompt.length > contextLength) {
+        int span = model.streamingSpan();
+        boolean streaming = span > 0;
+        if (!streaming && prompt.length > contextLength) {
             throw new LongbowException("prompt of " + prompt.length + " tokens exceeds the context length of " + contextLength + " tokens");
         }
         if (maxTokens < 0) throw new LongbowException("max tokens must be >= 0, got " + maxTokens);
         long start = System.nanoTime(), prefillNanos, firstNanos = 0;
-        // The cache holds this request's positions only: a model trained at 128K would otherwise zero-fill gigabytes
-        // per request, whatever its length. It is sized (and refused if too big) before anything else is allocated.
-        int capacity = (int) Math.min(contextLength, (long) prompt.length + Math.max(1, maxTokens));
+        // The cache accepts this request's positions only, and reserves memory as they are written.
+        long wanted = (long) prompt.length + Math.max(1, maxTokens);
+        int capacity = (int) (streaming ? Math.min(Integer.MAX_VALUE - 1, wanted) : Math.min(contextLength, wanted));
         try (Transformer.State state = model.newState(ops, capacity, Math.min(model.options().prefillChunk(), prompt.length))) {
-            int[] tokens = new int[capacity + 1];
+            int[] tokens = new int[(int) Math.min(capacity + 1L, prompt.length + 1024L)];
             System.arraycopy(prompt, 0, tokens, 0, prompt.length);
             int length = prompt.length;
             float[] logits = new float[model.config().vocabSize()];
@@ -57,10 +69,12 @@ public final class Generation {
             for (int t : prompt) promptText.append(decoder.next(t));
             if (echoPrompt && !promptText.isEmpty()) sink.accept(-1, promptText.toString());
             int[] chunk = new int[state.chunk()];
-            model.prepare(state, prompt.length);
+            // Streaming, no distance exceeds the span, so the rotary table is chosen for it and stops changing there
+            // (a change re-runs the sequence from position 0, which needs every token).
+            model.prepare(state, streaming ? Math.min(prompt.length, span) : prompt.length);
             if (!prefill(model, ops, state, tokens, prompt.length, chunk, logits, cancelled)) {
                 return new Result(java.util.Arrays.copyOf(tokens, length), prompt.length, 0, StopReason.CANCELLED, System.nanoTime() - start, 0, 0,
-                        state.cache().scoresSkipped());
+                        state.cache().scoresSkipped(), state.cache().reservedBytes());
             }
             prefillNanos = System.nanoTime() - start;
             int generated = 0;
@@ -75,16 +89,17 @@ public final class Generation {
                     reason = StopReason.END_OF_TEXT;
                     break;
                 }
+                if (length == tokens.length) tokens = java.util.Arrays.copyOf(tokens, (int) Math.min(capacity + 1L, 2L * length));
                 tokens[length++] = next;
                 generated++;
                 if (generated == 1) firstNanos = System.nanoTime() - start;
                 sink.accept(next, decoder.next(next));
-                if (length > contextLength) { // the new token has no position left to be run at
+                if (length > capacity) { // the new token has no position left to be run at
                     reason = StopReason.CONTEXT_FULL;
                     break;
                 }
                 if (generated == maxTokens) break;
-                if (model.prepare(state, length)) {
+                if (model.prepare(state, streaming ? Math.min(length, span) : length)) {
                     // The rotary scale grew with the sequence: every cached key was made with the old one.
                     if (!prefill(model, ops, state, tokens, length, chunk, logits, cancelled)) {
                         reason = StopReason.CANCELLED;
@@ -99,7 +114,7 @@ public final class Generation {
             if (!rest.isEmpty()) sink.accept(-1, rest);
             long decodeNanos = generated > 1 ? System.nanoTime() - start - firstNanos : 0; // time after the first token
             return new Result(java.util.Arrays.copyOf(tokens, length), prompt.length, generated, reason, prefillNanos, Math.max(0, decodeNanos), firstNanos,
-                    state.cache().scoresSkipped());
+                    state.cache().scoresSkipped(), state.cache().reservedBytes());
         }
     }
 

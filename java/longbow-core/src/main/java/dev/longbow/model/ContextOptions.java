@@ -11,8 +11,9 @@ import dev.longbow.backend.SparsePattern;
  * @param rope                 overrides of the model's RoPE scaling (empty: the model's own)
  * @param attentionTemperature softmax temperature: NaN = the scaling method's own (elastic's 1 + 0.1 ln(l/L)), else fixed (1 = none)
  * @param attentionWindow      keys a query sees at most, itself included (0 = the model's own sliding window, or all)
- * @param attentionSinks       first tokens every query also sees (StreamingLLM's attention sinks)
- * @param kvType               storage of the KV cache
+ * @param attentionSinks       first tokens every query also sees (StreamingLLM's attention sinks); with a window,
+ *                             a sequence runs past the context with the cache bounded by sinks + window
+ * @param kvType               storage of the KV cache (F32, F16, or Q8: int8 with a float scale per position and head)
  * @param prefillChunk         prompt tokens run through the model at once
  * @param sparse               block-sparse attention: pattern, block size, local/global blocks, LSH buckets and rounds
  */

@@ -48,6 +48,15 @@ public final class Transformer {
         return options;
     }
 
+    /**
+     * The farthest any query looks back when sinks and a window bound the attention (sinks + window), else 0. Such a
+     * sequence can run past the context: its cache keeps only the sinks and the window, and every distance RoPE sees
+     * stays below this span (see {@link dev.longbow.backend.Attention#streaming()}).
+     */
+    public int streamingSpan() {
+        return attention.streaming() ? attention.sinks() + attention.window() : 0;
+    }
+
     /** Per-sequence working memory: activation buffers for up to {@code chunk} tokens at once, and the KV cache. */
     public static final class State implements AutoCloseable {
         final int chunk;
@@ -163,6 +172,8 @@ public final class Transformer {
             if (tokens[i] < 0 || tokens[i] >= config.vocabSize()) throw new LongbowException("token id " + tokens[i] + " is outside the vocabulary");
         }
         if (s.rope == null) prepare(s, startPos + n);
+        // The attention re-rotates sink keys with the table the keys were made with; a new record only when it changes.
+        if (s.attention.rope() != s.rope) s.attention = s.attention.withRope(s.rope);
         ops.embed(s.x, weights.tokenEmbedding(), tokens, n);
 
         for (int l = 0; l < config.layers(); l++) {
@@ -188,6 +199,9 @@ public final class Transformer {
             ops.matmul(s.xb, s.hb, w.wDown(), null, n);
             ops.add(s.x, s.xb, n);
         }
+
+        // With a window, positions older than it (sinks aside) are invisible to the next query and every later one.
+        if (s.attention.window() > 0) s.cache.evict(s.attention.sinks(), startPos + n - s.attention.window() + 1);
 
         // Only the last token's logits are needed to pick the next token.
         ops.rmsnorm(s.xb, s.x, weights.outputNorm(), config.normEps(), n);

@@ -12,6 +12,9 @@ import dev.longbow.backend.SparsePattern;
  * output accumulates unnormalised and is rescaled when the maximum grows, so memory stays one block of scores
  * however long the context. Each task records how many keys it scored; the caller sums them after the parallel
  * section.
+ * <p>
+ * A query at p sees [0, sinks) and [p - window + 1, p] (everything up to p without a window). When the two ranges do
+ * not meet, the sinks come first, their keys re-rotated by {@link SinkShift} so they sit just before the window.
  */
 final class CpuAttention implements java.util.function.IntConsumer {
     /** Keys scored per step of the online softmax: the scratch it needs, whatever the context. */
@@ -25,10 +28,14 @@ final class CpuAttention implements java.util.function.IntConsumer {
         float[] scores = new float[KEY_BLOCK];
         int[] cursors = new int[0];
         float max, denominator;
+        /** Leading keys scored from {@link #sinkKeys} (re-rotated sinks) instead of the cache. */
+        int sinks;
+        float[] sinkKeys = new float[0];
     }
 
     private final CpuOps.Kernels kernels;
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+    private final SinkShift sinkShift = new SinkShift();
     private CpuKvCache cache;
     private LshIndex lsh;
     private CpuAct out, q;
@@ -63,6 +70,11 @@ final class CpuAttention implements java.util.function.IntConsumer {
         return sum;
     }
 
+    /** Readies the sinks' extra rotation for the n queries of this call; on the calling thread, before the tasks run. */
+    void prepareSinks(int n) {
+        sinkShift.prepare(p, startPos, n);
+    }
+
     void clear() {
         cache = null;
         lsh = null;
@@ -70,25 +82,47 @@ final class CpuAttention implements java.util.function.IntConsumer {
         p = null;
     }
 
+    /** The first {@code sinks} keys of {@code kvHead} as floats, rotated to sit just before query t's window. */
+    private float[] sinkKeys(Scratch s, int t, int sinks, int kvHead) {
+        int hd = p.headDim();
+        if (s.sinkKeys.length < sinks * hd) s.sinkKeys = new float[sinks * hd];
+        for (int j = 0; j < sinks; j++) {
+            cache.readKey(layer, j, kvHead, s.sinkKeys, j * hd);
+            sinkShift.rotate(t, s.sinkKeys, j * hd);
+        }
+        return s.sinkKeys;
+    }
+
     @Override
     public void accept(int task) {
         int t = task / p.heads(), h = task % p.heads();
         int pos = startPos + t;
+        int first = p.window() > 0 ? Math.max(0, pos - p.window() + 1) : 0;
+        int sinks = 0;
+        if (first > 0 && p.sinks() > 0) {
+            if (first <= p.sinks()) first = 0; // sinks and window meet: one range
+            else sinks = p.sinks();
+        }
         int qo = q.at(t) + h * p.headDim(), oo = out.at(t) + h * p.headDim();
         int kvHead = h / (p.heads() / p.kvHeads());
         Scratch s = scratch.get();
-        visible(pos, qo, kvHead, s);
+        s.sinks = sinks;
+        if (sinks > 0) sinkKeys(s, t, sinks, kvHead);
+        visible(pos, first, sinks, qo, kvHead, s);
         int keys = s.spans.keys();
         scored[task] = keys;
         if (kernels == CpuOps.Kernels.VECTOR) online(s, qo, oo, kvHead);
         else reference(s, keys, qo, oo, kvHead);
     }
 
-    /** Lists in {@code s.spans} the keys the query at {@code pos} sees, ascending. */
-    private void visible(int pos, int qo, int kvHead, Scratch s) {
+    /**
+     * Lists in {@code s.spans} the keys the query at {@code pos} sees, ascending: the sinks, then from {@code first}
+     * (the window's start) what the sparse pattern keeps.
+     */
+    private void visible(int pos, int first, int sinks, int qo, int kvHead, Scratch s) {
         KeySpans spans = s.spans;
         spans.clear();
-        int first = p.window() > 0 ? Math.max(0, pos - p.window() + 1) : 0;
+        if (sinks > 0) spans.add(0, sinks);
         SparseAttention sparse = p.sparse();
         int block = sparse.block();
         switch (sparse.pattern()) {
@@ -117,7 +151,7 @@ final class CpuAttention implements java.util.function.IntConsumer {
         float[] att = s.scores, qd = q.data(), od = out.data();
         int j = 0;
         for (int i = 0; i < spans.count(); i++) {
-            for (int k = spans.start(i); k < spans.end(i); k++) att[j++] = c.dotKeyReference(qd, qo, layer, k, kvHead) / scale;
+            for (int k = spans.start(i); k < spans.end(i); k++) att[j++] = (k < s.sinks ? sinkDotReference(qd, qo, s.sinkKeys, k * hd, hd) : c.dotKeyReference(qd, qo, layer, k, kvHead)) / scale;
         }
         CpuOps.softmax(att, 0, keys);
         for (int i = 0; i < hd; i++) od[oo + i] = 0.0f;
@@ -130,7 +164,8 @@ final class CpuAttention implements java.util.function.IntConsumer {
     private void online(Scratch s, int qo, int oo, int kvHead) {
         CpuKvCache c = cache;
         KeySpans spans = s.spans;
-        float scale = (float) Math.sqrt(p.headDim()) * p.temperature();
+        int hd = p.headDim();
+        float scale = (float) Math.sqrt(hd) * p.temperature();
         float[] scores = s.scores, qd = q.data(), od = out.data();
         int[] segmentStart = s.segmentStart, segmentFrom = s.segmentFrom;
         for (int i = 0; i < p.headDim(); i++) od[oo + i] = 0.0f;
@@ -144,7 +179,10 @@ final class CpuAttention implements java.util.function.IntConsumer {
                 int take = Math.min(KEY_BLOCK - filled, end - k);
                 segmentStart[segments] = k;
                 segmentFrom[segments++] = filled;
-                for (int j = 0; j < take; j++) scores[filled + j] = c.dotKey(qd, qo, layer, k + j, kvHead) / scale;
+                for (int j = 0; j < take; j++) {
+                    int key = k + j;
+                    scores[filled + j] = (key < s.sinks ? VectorKernels.dot(qd, qo, s.sinkKeys, key * hd, hd) : c.dotKey(qd, qo, layer, key, kvHead)) / scale;
+                }
                 filled += take;
                 k += take;
                 if (filled == KEY_BLOCK) {
@@ -180,5 +218,12 @@ final class CpuAttention implements java.util.function.IntConsumer {
             }
         }
         s.denominator = denominator;
+    }
+
+    /** q · a re-rotated sink key in run.c's order, as the cache's reference dot. */
+    private static float sinkDotReference(float[] q, int qo, float[] k, int ko, int hd) {
+        float score = 0.0f;
+        for (int i = 0; i < hd; i++) score += q[qo + i] * k[ko + i];
+        return score;
     }
 }

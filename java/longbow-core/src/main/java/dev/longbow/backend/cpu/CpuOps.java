@@ -91,8 +91,7 @@ public final class CpuOps implements Ops {
 
     @Override
     public KvCache allocateKvCache(int layers, int contextLength, int kvHeads, int headDim, dev.longbow.backend.KvType type) {
-        if (type != dev.longbow.backend.KvType.F32) throw new dev.longbow.LongbowException("KV cache type " + type.key() + " is not supported yet");
-        return new CpuKvCache(layers, contextLength, kvHeads * headDim, headDim);
+        return new CpuKvCache(layers, contextLength, kvHeads, headDim, type);
     }
 
     @Override
@@ -295,13 +294,12 @@ public final class CpuOps implements Ops {
     public void rope(Act x, int heads, Rope rope, int startPos, int n) {
         CpuAct a = (CpuAct) x;
         int hd = rope.headDim(), half = hd / 2;
-        float[] inv = rope.inverseFrequencies();
         float factor = rope.attentionFactor();
         float[] cos = scratch(hd); // cos in [0, half), sin in [half, hd)
         for (int t = 0; t < n; t++) {
             int pos = startPos + t;
             for (int i = 0; i < half; i++) {
-                float val = pos * inv[i];
+                double val = rope.angle(pos, i);
                 cos[i] = (float) Math.cos(val) * factor;
                 cos[half + i] = (float) Math.sin(val) * factor;
             }
@@ -333,7 +331,9 @@ public final class CpuOps implements Ops {
             CpuAttention job = attentionJob;
             CpuKvCache c = (CpuKvCache) cache;
             job.set((CpuAct) out, (CpuAct) q, c, layer, p, startPos, n);
-            parallel(n * p.heads(), (long) n * p.heads() * (startPos + n) * p.headDim(), job);
+            job.prepareSinks(n);
+            long keys = p.window() > 0 ? Math.min(startPos + n, (long) p.window() + p.sinks()) : startPos + n;
+            parallel(n * p.heads(), n * p.heads() * keys * p.headDim(), job);
             // Dense causal attention scores positions 0..startPos + t for token t.
             c.countScores(job.scored(n * p.heads()), (long) p.heads() * ((long) n * startPos + (long) n * (n + 1) / 2));
             job.clear();

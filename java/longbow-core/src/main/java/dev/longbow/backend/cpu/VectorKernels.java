@@ -355,4 +355,45 @@ final class VectorKernels {
         }
         for (; i < n; i++) y[yo + i] += a * seg.get(ValueLayout.JAVA_FLOAT, offset + 4L * i);
     }
+
+    /** y[i] += a * seg[i] for little-endian half-precision values (the F16 KV cache), widened as {@link #dotF16} does. */
+    static void axpyF16(float a, MemorySegment seg, long offset, float[] y, int yo, int n) {
+        int L = F.length(), i = 0;
+        FloatVector av = FloatVector.broadcast(F, a);
+        for (; i + L <= n; i += L) {
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S_HALF, seg, offset + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector f = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_ADJUST);
+            f = f.reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            f.fma(av, FloatVector.fromArray(F, y, yo + i)).intoArray(y, yo + i);
+        }
+        for (; i < n; i++) y[yo + i] += a * Float.float16ToFloat(seg.get(I16_LE, offset + 2L * i));
+    }
+
+    /** Sum of a[i] * seg[i] for int8 values (the Q8 KV cache; the caller applies their scale), widened to float exactly. */
+    static float dotI8(float[] a, int ao, MemorySegment seg, long offset, int n) {
+        int L = F.length(), i = 0;
+        FloatVector acc = FloatVector.zero(F);
+        for (; i + L <= n; i += L) {
+            FloatVector f = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, seg, offset + i, LE).convertShape(VectorOperators.B2F, F, 0);
+            acc = f.fma(FloatVector.fromArray(F, a, ao + i), acc);
+        }
+        acc = acc.add(acc.rearrange(ROTATE_1));
+        acc = acc.add(acc.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
+        float sum = acc.lane(0); // sum(acc), written out
+        for (; i < n; i++) sum += a[ao + i] * seg.get(ValueLayout.JAVA_BYTE, offset + i);
+        return sum;
+    }
+
+    /** y[i] += a * seg[i] for int8 values (the Q8 KV cache; the caller folds their scale into a). */
+    static void axpyI8(float a, MemorySegment seg, long offset, float[] y, int yo, int n) {
+        int L = F.length(), i = 0;
+        FloatVector av = FloatVector.broadcast(F, a);
+        for (; i + L <= n; i += L) {
+            FloatVector f = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, seg, offset + i, LE).convertShape(VectorOperators.B2F, F, 0);
+            f.fma(av, FloatVector.fromArray(F, y, yo + i)).intoArray(y, yo + i);
+        }
+        for (; i < n; i++) y[yo + i] += a * seg.get(ValueLayout.JAVA_BYTE, offset + i);
+    }
 }

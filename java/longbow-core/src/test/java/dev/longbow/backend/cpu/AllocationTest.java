@@ -2,8 +2,10 @@ package dev.longbow.backend.cpu;
 
 import dev.longbow.TestData;
 import dev.longbow.convert.GgufConverter;
+import dev.longbow.backend.KvType;
 import dev.longbow.format.ModelFile;
 import dev.longbow.format.ModelLoader;
+import dev.longbow.model.ContextOptions;
 import dev.longbow.model.ModelWeights;
 import dev.longbow.model.Transformer;
 import dev.longbow.tensor.WeightType;
@@ -41,11 +43,11 @@ class AllocationTest {
      * a second or two to compile the vector kernels (interpreted, the Vector API allocates), so the first windows
      * allocate and a warm engine must reach (almost) zero.
      */
-    private static long bytesPerDecodeStep(Path model, int threads, int prefillChunk) {
+    private static long bytesPerDecodeStep(Path model, int threads, int prefillChunk, ContextOptions options) {
         try (ModelFile f = ModelLoader.open(model);
              CpuOps ops = new CpuOps(threads);
-             Transformer.State s = new Transformer.State(ops, f.config(), f.config().contextLength(), prefillChunk)) {
-            Transformer t = new Transformer(f.config(), ModelWeights.bind(f.config(), f.tensors(), f.path().toString()));
+             Transformer.State s = new Transformer.State(ops, f.config(), f.config().contextLength(), prefillChunk, options.kvType())) {
+            Transformer t = new Transformer(f.config(), ModelWeights.bind(f.config(), f.tensors(), f.path().toString()), options);
             float[] logits = new float[f.config().vocabSize()];
             int[] tokens = new int[prefillChunk];
             java.util.Arrays.fill(tokens, 1);
@@ -72,10 +74,16 @@ class AllocationTest {
         }
         for (Path model : new Path[]{TestData.bundledModel(), q8}) {
             for (int threads : new int[]{1, 2}) {
-                long perStep = bytesPerDecodeStep(model, threads, 16);
+                long perStep = bytesPerDecodeStep(model, threads, 16, ContextOptions.DEFAULT);
                 // A few bytes of slack for counters the JVM itself may bump; a boxed vector alone is 80 bytes.
                 assertTrue(perStep < 64, model.getFileName() + ", " + threads + " threads: " + perStep + " bytes allocated per decode step");
             }
+        }
+        // The other KV cache types; sinks with a window re-rotate sink keys and evict and reuse cache blocks as they go.
+        for (ContextOptions options : new ContextOptions[]{ContextOptions.DEFAULT.withKvType(KvType.F16),
+                ContextOptions.DEFAULT.withKvType(KvType.Q8).withWindow(128, 4)}) {
+            long perStep = bytesPerDecodeStep(TestData.bundledModel(), 2, 16, options);
+            assertTrue(perStep < 64, options.kvType() + " cache, window " + options.attentionWindow() + ": " + perStep + " bytes allocated per decode step");
         }
     }
 }

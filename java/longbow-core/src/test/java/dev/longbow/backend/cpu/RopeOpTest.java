@@ -25,6 +25,32 @@ class RopeOpTest {
         }
     }
 
+    @Test
+    void anglesStayAsRunCFormsThemWithinTheContextAndTurnDoubleFarPastIt() {
+        int headDim = 64;
+        float[] inv = RopeScaling.NONE.table(headDim, 10000f, 2048).inverseFrequencies();
+        Rope rope = new Rope(inv, headDim, RotaryLayout.INTERLEAVED);
+        try (CpuOps ops = new CpuOps(1)) {
+            for (int pos : new int[]{0, 7, 4095, Rope.DOUBLE_ANGLE_POSITION - 1}) {
+                float[] x = rotate(ops, rope, pos);
+                for (int i = 0; i < headDim / 2; i++) {
+                    float angle = pos * inv[i]; // run.c's float product
+                    float c = (float) Math.cos(angle), sn = (float) Math.sin(angle), x0 = 0.5f + 2 * i, x1 = 1.5f + 2 * i;
+                    assertEquals(Float.floatToIntBits(x0 * c - x1 * sn), Float.floatToIntBits(x[2 * i]), "position " + pos + " pair " + i);
+                }
+            }
+            for (int pos : new int[]{Rope.DOUBLE_ANGLE_POSITION, 1_000_003, 2_000_000_000}) {
+                float[] x = rotate(ops, rope, pos);
+                for (int i = 0; i < headDim / 2; i++) {
+                    double angle = pos * (double) inv[i], x0 = 0.5 + 2 * i, x1 = 1.5 + 2 * i;
+                    // cos and sin rounded to float: a few ulps of the element, where a float angle would be off by up to 60 rad.
+                    assertEquals(x0 * Math.cos(angle) - x1 * Math.sin(angle), x[2 * i], 1e-6 * (x0 + x1), "position " + pos + " pair " + i);
+                    assertEquals(x0 * Math.sin(angle) + x1 * Math.cos(angle), x[2 * i + 1], 1e-6 * (x0 + x1), "position " + pos + " pair " + i);
+                }
+            }
+        }
+    }
+
     private static float[] rotate(CpuOps ops, Rope rope, int pos) {
         CpuAct x = (CpuAct) ops.allocate(1, rope.headDim());
         for (int i = 0; i < rope.headDim(); i++) x.data()[i] = 0.5f + i;

@@ -71,6 +71,39 @@ class VectorKernelsTest {
         }
     }
 
+    /** The KV cache's kernels: F16 and int8 rows (off the heap) dotted with a query and added into an output. */
+    @Test
+    void kvCacheKernelsMatchScalarLoops() {
+        SplittableRandom r = new SplittableRandom(11);
+        for (int n : new int[]{8, 16, 24, 64, 100, 128, 256}) {
+            float[] x = random(r, n, 1), halves = new float[n], bytes = new float[n];
+            MemorySegment f16 = MemorySegment.ofArray(new byte[2 * n]), i8 = MemorySegment.ofArray(new byte[n]);
+            for (int i = 0; i < n; i++) {
+                short h = Float.floatToFloat16((float) r.nextGaussian());
+                f16.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 2L * i, h);
+                halves[i] = Float.float16ToFloat(h);
+                byte b = (byte) (r.nextInt(255) - 127);
+                i8.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, b);
+                bytes[i] = b;
+            }
+            double e16 = 0, e8 = 0;
+            for (int i = 0; i < n; i++) {
+                e16 += (double) halves[i] * x[i];
+                e8 += (double) bytes[i] * x[i];
+            }
+            assertClose(e16, VectorKernels.dotF16(f16, 0, x, 0, n), absSum(halves, x, n), "F16 dot n=" + n);
+            assertClose(e8, VectorKernels.dotI8(x, 0, i8, 0, n), absSum(bytes, x, n), "int8 dot n=" + n);
+            float[] y16 = x.clone(), y8 = x.clone();
+            VectorKernels.axpyF16(0.75f, f16, 0, y16, 0, n);
+            VectorKernels.axpyI8(0.75f, i8, 0, y8, 0, n);
+            for (int i = 0; i < n; i++) {
+                // One fused or separate multiply-add per element: within an ulp or two of the exact result.
+                assertClose(x[i] + 0.75 * halves[i], y16[i], Math.abs(x[i]) + Math.abs(0.75 * halves[i]), "F16 axpy n=" + n + " i=" + i);
+                assertClose(x[i] + 0.75 * bytes[i], y8[i], Math.abs(x[i]) + Math.abs(0.75 * bytes[i]), "int8 axpy n=" + n + " i=" + i);
+            }
+        }
+    }
+
     @Test
     void halfPrecisionWideningIsExactForEveryBitPattern() {
         // Every finite half, including subnormals and both zeros, must widen to exactly Float.float16ToFloat's value.
