@@ -13,9 +13,12 @@ import java.util.function.BooleanSupplier;
  * the token budget, the context, or cancellation. The per-token path allocates nothing but the emitted text.
  */
 public final class Generation {
-    /** Receives each new token with the text it completes (possibly empty while a character is split). */
+    /**
+     * Receives each new token with the text it completes (possibly empty while a character is split), and its
+     * log-probabilities when they were asked for (null otherwise, and for the echoed prompt and the final flush, id -1).
+     */
     public interface Sink {
-        void accept(int token, String text);
+        void accept(int token, String text, TokenLogprobs logprobs);
     }
 
     public record Result(int[] tokens, int promptTokens, int generatedTokens, StopReason stopReason,
@@ -32,8 +35,12 @@ public final class Generation {
 
     private Generation() {}
 
+    /**
+     * Generates after {@code prompt}. {@code topLogprobs} below 0 skips log-probabilities altogether (the default path
+     * computes none); 0 or more reports each token's and that many alternatives'.
+     */
     public static Result run(Transformer model, Ops ops, Tokenizer tokenizer, int[] prompt, SamplerParams sampling,
-                             int maxTokens, int contextLength, boolean echoPrompt, Sink sink, BooleanSupplier cancelled) {
+                             int maxTokens, int contextLength, boolean echoPrompt, int topLogprobs, Sink sink, BooleanSupplier cancelled) {
         if (prompt.length == 0) throw new LongbowException("empty prompt: nothing to condition on (enable BOS or give text)");
         if (prompt.length > contextLength) {
             throw new LongbowException("prompt of " + prompt.length + " tokens exceeds the context length of " + contextLength + " tokens");
@@ -54,7 +61,7 @@ public final class Generation {
             // The decoder sees the prompt even when it is not echoed: the first generated piece depends on what preceded it.
             StringBuilder promptText = new StringBuilder();
             for (int t : prompt) promptText.append(decoder.next(t));
-            if (echoPrompt && !promptText.isEmpty()) sink.accept(-1, promptText.toString());
+            if (echoPrompt && !promptText.isEmpty()) sink.accept(-1, promptText.toString(), null);
             int[] chunk = new int[state.chunk()];
             model.prepare(state, prompt.length);
             if (!prefill(model, ops, state, tokens, prompt.length, chunk, logits, cancelled)) {
@@ -76,7 +83,9 @@ public final class Generation {
                 tokens[length++] = next;
                 generated++;
                 if (generated == 1) firstNanos = System.nanoTime() - start;
-                sink.accept(next, decoder.next(next));
+                // From the logits the sampler saw, which the next forward overwrites.
+                TokenLogprobs lp = topLogprobs >= 0 ? TokenLogprobs.of(logits, next, topLogprobs) : null;
+                sink.accept(next, decoder.next(next), lp);
                 if (length > contextLength) { // the new token has no position left to be run at
                     reason = StopReason.CONTEXT_FULL;
                     break;
@@ -94,7 +103,7 @@ public final class Generation {
                 }
             }
             String rest = decoder.flush();
-            if (!rest.isEmpty()) sink.accept(-1, rest);
+            if (!rest.isEmpty()) sink.accept(-1, rest, null);
             long decodeNanos = generated > 1 ? System.nanoTime() - start - firstNanos : 0; // time after the first token
             return new Result(java.util.Arrays.copyOf(tokens, length), prompt.length, generated, reason, prefillNanos, Math.max(0, decodeNanos), firstNanos);
         }
