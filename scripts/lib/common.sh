@@ -47,22 +47,31 @@ find_maven() {
 }
 
 CORE_JAR="$LONGBOW_ROOT/java/longbow-core/target/longbow-core-0.1.0-SNAPSHOT.jar"
+SERVER_JAR="$LONGBOW_ROOT/java/longbow-server/target/longbow-server-0.1.0-SNAPSHOT.jar"
 CLI_JAR="$LONGBOW_ROOT/java/longbow-cli/target/longbow-cli-0.1.0-SNAPSHOT.jar"
-LONGBOW_CP="$CLI_JAR:$CORE_JAR"
+# The CLI's runtime dependencies (the Longbow jars, and the server's from Maven Central: Jinjava for chat templates),
+# written by longbow_build.
+CLI_DEPS="$LONGBOW_ROOT/java/longbow-cli/target/classpath.txt"
+
+# The classpath to run the CLI with; call after longbow_build.
+longbow_classpath() {
+    echo "$CLI_JAR:$(cat "$CLI_DEPS")"
+}
 
 # Builds the jars on first use and whenever a source, resource or POM is newer than the last build.
 longbow_build() {
     local stamp="$LONGBOW_ROOT/java/longbow-cli/target/.longbow-built"
-    if [ -f "$stamp" ] && [ -f "$CORE_JAR" ] && [ -f "$CLI_JAR" ] && \
+    if [ -f "$stamp" ] && [ -f "$CORE_JAR" ] && [ -f "$SERVER_JAR" ] && [ -f "$CLI_JAR" ] && [ -f "$CLI_DEPS" ] && \
        [ -z "$(find "$LONGBOW_ROOT/java" "$LONGBOW_ROOT/models" "$LONGBOW_ROOT/pom.xml" -newer "$stamp" -type f \
-              -not -path '*/target/*' -print -quit 2>/dev/null)" ]; then
+              -not -path '*/target/*' -not -path '*/node_modules/*' -print -quit 2>/dev/null)" ]; then
         return 0
     fi
     find_maven
     mkdir -p "$LONGBOW_ROOT/java/longbow-cli/target"
     local log="$LONGBOW_ROOT/java/longbow-cli/target/build.log"
     echo "longbow: building (first use or sources changed)..." >&2
-    if ! (cd "$LONGBOW_ROOT" && mvn -B -q -DskipTests -pl java/longbow-core,java/longbow-cli -am package >"$log" 2>&1); then
+    if ! (cd "$LONGBOW_ROOT" && mvn -B -q -DskipTests -pl java/longbow-core,java/longbow-server,java/longbow-cli -am package \
+            dependency:build-classpath -Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime >"$log" 2>&1); then
         grep -E 'ERROR|error:' "$log" | head -20 >&2
         echo "longbow: build failed; full log in $log" >&2
         exit 1

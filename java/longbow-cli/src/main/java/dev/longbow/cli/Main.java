@@ -20,7 +20,7 @@ public final class Main {
     private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
 
     static {
-        for (Command c : List.of(new GenerateCommand(), new BatchCommand(), new TokenizeCommand(), new InspectCommand(), new ConvertCommand(),
+        for (Command c : List.of(new GenerateCommand(), new BatchCommand(), new ServeCommand(), new TokenizeCommand(), new InspectCommand(), new ConvertCommand(),
                 new SynthCommand(), new BenchCommand(), new TrainTokenizerCommand(), new RopeTableCommand())) {
             COMMANDS.put(c.name(), c);
         }

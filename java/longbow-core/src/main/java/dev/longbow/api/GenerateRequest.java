@@ -1,5 +1,6 @@
 package dev.longbow.api;
 
+import dev.longbow.LongbowException;
 import dev.longbow.engine.SamplerParams;
 
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -8,13 +9,21 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * One generation: the prompt, how many new tokens at most, how to sample, and a flag the caller may set from any
  * thread to cancel (generation stops before its next token and returns what it has). With {@code parseSpecial},
  * special tokens spelled in the prompt (a chat template's {@code <|start_header_id|>}) become their ids.
+ * {@code logprobs} -1 reports no log-probabilities; 0 or more reports each token's and that many alternatives'
+ * (see {@link TokenListener}).
  */
 public record GenerateRequest(String prompt, int maxTokens, SamplerParams sampling, boolean addBos, boolean parseSpecial,
-                              boolean echoPrompt, AtomicBoolean cancelled) {
+                              boolean echoPrompt, AtomicBoolean cancelled, int logprobs) {
     public GenerateRequest {
         if (prompt == null) prompt = "";
         if (sampling == null) sampling = SamplerParams.GREEDY;
         if (cancelled == null) cancelled = new AtomicBoolean();
+        if (logprobs < -1) throw new LongbowException("logprobs must be -1 (none) or >= 0, got " + logprobs);
+    }
+
+    public GenerateRequest(String prompt, int maxTokens, SamplerParams sampling, boolean addBos, boolean parseSpecial,
+                           boolean echoPrompt, AtomicBoolean cancelled) {
+        this(prompt, maxTokens, sampling, addBos, parseSpecial, echoPrompt, cancelled, -1);
     }
 
     /** Greedy, with BOS, not echoing the prompt. */
@@ -23,15 +32,19 @@ public record GenerateRequest(String prompt, int maxTokens, SamplerParams sampli
     }
 
     public GenerateRequest withSampling(SamplerParams s) {
-        return new GenerateRequest(prompt, maxTokens, s, addBos, parseSpecial, echoPrompt, cancelled);
+        return new GenerateRequest(prompt, maxTokens, s, addBos, parseSpecial, echoPrompt, cancelled, logprobs);
     }
 
     public GenerateRequest withEchoPrompt(boolean echo) {
-        return new GenerateRequest(prompt, maxTokens, sampling, addBos, parseSpecial, echo, cancelled);
+        return new GenerateRequest(prompt, maxTokens, sampling, addBos, parseSpecial, echo, cancelled, logprobs);
     }
 
     public GenerateRequest withParseSpecial(boolean parse) {
-        return new GenerateRequest(prompt, maxTokens, sampling, addBos, parse, echoPrompt, cancelled);
+        return new GenerateRequest(prompt, maxTokens, sampling, addBos, parse, echoPrompt, cancelled, logprobs);
+    }
+
+    public GenerateRequest withLogprobs(int top) {
+        return new GenerateRequest(prompt, maxTokens, sampling, addBos, parseSpecial, echoPrompt, cancelled, top);
     }
 
     public void cancel() {

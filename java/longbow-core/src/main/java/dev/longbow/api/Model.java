@@ -3,11 +3,14 @@ package dev.longbow.api;
 import dev.longbow.LongbowException;
 import dev.longbow.backend.Ops;
 import dev.longbow.engine.Generation;
+import dev.longbow.format.GgufValue;
 import dev.longbow.format.ModelFile;
 import dev.longbow.model.ModelConfig;
 import dev.longbow.model.Transformer;
 import dev.longbow.tokenizer.Tokenizer;
 
+import java.util.Collections;
+import java.util.Map;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BiConsumer;
 
@@ -48,8 +51,13 @@ public final class Model implements AutoCloseable {
         return ops.name();
     }
 
+    /** The file's metadata (GGUF key/values, {@code tokenizer.chat_template} among them); empty for other formats. */
+    public Map<String, GgufValue> metadata() {
+        return Collections.unmodifiableMap(file.metadata());
+    }
+
     public GenerateResult generate(GenerateRequest request) {
-        return stream(request, (id, text) -> { });
+        return stream(request, (id, text, logprobs) -> { });
     }
 
     /**
@@ -57,6 +65,11 @@ public final class Model implements AutoCloseable {
      * thread). The echoed prompt, if asked for, arrives first with token id -1.
      */
     public GenerateResult stream(GenerateRequest request, BiConsumer<Integer, String> onToken) {
+        return stream(request, (id, text, logprobs) -> onToken.accept(id, text));
+    }
+
+    /** As {@link #stream(GenerateRequest, BiConsumer)}, with each token's log-probabilities when the request asks for them. */
+    public GenerateResult stream(GenerateRequest request, TokenListener onToken) {
         lifecycle.readLock().lock();
         try {
             if (closed) throw new IllegalStateException("model is closed");
@@ -64,12 +77,52 @@ public final class Model implements AutoCloseable {
             if (prompt.length == 0) throw new LongbowException("the prompt is empty and the vocabulary has no BOS token to start from; give a prompt");
             StringBuilder text = new StringBuilder();
             Generation.Result r = Generation.run(transformer, ops, tokenizer, prompt, request.sampling(), request.maxTokens(),
-                    contextLength, request.echoPrompt(), (id, piece) -> {
+                    contextLength, request.echoPrompt(), request.logprobs(), (id, piece, logprobs) -> {
                         text.append(piece);
-                        onToken.accept(id, piece);
+                        onToken.onToken(id, piece, logprobs);
                     }, request.cancelled()::get);
             return new GenerateResult(text.toString(), r.tokens(), r.promptTokens(), r.generatedTokens(), r.stopReason(),
                     r.prefillTokensPerSecond(), r.decodeTokensPerSecond(), r.firstTokenNanos() / 1e6, r.attentionFlopsSkipped(), r.kvCacheBytes());
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /**
+     * The embedding of {@code text}: its tokens (after BOS when {@code addBos} and the vocabulary has one) run through
+     * the model, the final-norm hidden state of each averaged, and the mean scaled to unit length. Mean pooling over
+     * a decoder's states is a plain baseline, not a trained embedding head.
+     */
+    public Embedding embed(String text, boolean addBos) {
+        lifecycle.readLock().lock();
+        try {
+            if (closed) throw new IllegalStateException("model is closed");
+            int[] tokens = tokenizer.encode(text, addBos, false);
+            if (tokens.length == 0) throw new LongbowException("the text to embed is empty and the vocabulary has no BOS token; give some text");
+            if (tokens.length > contextLength) {
+                throw new LongbowException("text of " + tokens.length + " tokens exceeds the context length of " + contextLength + " tokens");
+            }
+            int dim = transformer.config().dim();
+            double[] sum = new double[dim];
+            int chunkSize = Math.min(transformer.options().prefillChunk(), tokens.length);
+            try (Transformer.State state = transformer.newState(ops, tokens.length, chunkSize)) {
+                transformer.prepare(state, tokens.length);
+                int[] chunk = new int[chunkSize];
+                float[][] hidden = new float[chunkSize][dim];
+                for (int pos = 0; pos < tokens.length; pos += chunkSize) {
+                    int n = Math.min(chunkSize, tokens.length - pos);
+                    System.arraycopy(tokens, pos, chunk, 0, n);
+                    transformer.hiddenStates(ops, state, chunk, n, pos, hidden);
+                    for (int t = 0; t < n; t++) for (int i = 0; i < dim; i++) sum[i] += hidden[t][i];
+                }
+            }
+            double norm = 0;
+            for (double v : sum) norm += v * v;
+            norm = Math.sqrt(norm);
+            float[] vector = new float[dim];
+            // The mean's 1/n cancels in the normalization.
+            for (int i = 0; i < dim; i++) vector[i] = norm == 0 ? 0f : (float) (sum[i] / norm);
+            return new Embedding(vector, tokens.length);
         } finally {
             lifecycle.readLock().unlock();
         }
@@ -104,10 +157,10 @@ public final class Model implements AutoCloseable {
             long warmUntil = System.nanoTime() + 3_000_000_000L;
             do {
                 Generation.run(transformer, ops, endless, warmup, dev.longbow.engine.SamplerParams.GREEDY, Math.min(genTokens, 16),
-                        contextLength, false, (id, piece) -> { }, () -> false);
+                        contextLength, false, -1, (id, piece, logprobs) -> { }, () -> false);
             } while (System.nanoTime() < warmUntil);
             Generation.Result r = Generation.run(transformer, ops, endless, prompt, dev.longbow.engine.SamplerParams.GREEDY, genTokens,
-                    contextLength, false, (id, piece) -> { }, () -> false);
+                    contextLength, false, -1, (id, piece, logprobs) -> { }, () -> false);
             return new BenchmarkResult(r.promptTokens(), r.generatedTokens(), r.prefillTokensPerSecond(), r.decodeTokensPerSecond(),
                     r.firstTokenNanos() / 1e6, r.attentionFlopsSkipped());
         } finally {

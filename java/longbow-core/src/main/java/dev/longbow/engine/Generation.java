@@ -20,9 +20,12 @@ import java.util.function.BooleanSupplier;
  * front to the budget.
  */
 public final class Generation {
-    /** Receives each new token with the text it completes (possibly empty while a character is split). */
+    /**
+     * Receives each new token with the text it completes (possibly empty while a character is split), and its
+     * log-probabilities when they were asked for (null otherwise, and for the echoed prompt and the final flush, id -1).
+     */
     public interface Sink {
-        void accept(int token, String text);
+        void accept(int token, String text, TokenLogprobs logprobs);
     }
 
     /**
@@ -43,8 +46,12 @@ public final class Generation {
 
     private Generation() {}
 
+    /**
+     * Generates after {@code prompt}. {@code topLogprobs} below 0 skips log-probabilities altogether (the default path
+     * computes none); 0 or more reports each token's and that many alternatives'.
+     */
     public static Result run(Transformer model, Ops ops, Tokenizer tokenizer, int[] prompt, SamplerParams sampling,
-                             int maxTokens, int contextLength, boolean echoPrompt, Sink sink, BooleanSupplier cancelled) {
+                             int maxTokens, int contextLength, boolean echoPrompt, int topLogprobs, Sink sink, BooleanSupplier cancelled) {
         if (prompt.length == 0) throw new LongbowException("empty prompt: nothing to condition on (enable BOS or give text)");
         int span = model.streamingSpan();
         boolean streaming = span > 0;
@@ -67,7 +74,7 @@ public final class Generation {
             // The decoder sees the prompt even when it is not echoed: the first generated piece depends on what preceded it.
             StringBuilder promptText = new StringBuilder();
             for (int t : prompt) promptText.append(decoder.next(t));
-            if (echoPrompt && !promptText.isEmpty()) sink.accept(-1, promptText.toString());
+            if (echoPrompt && !promptText.isEmpty()) sink.accept(-1, promptText.toString(), null);
             int[] chunk = new int[state.chunk()];
             // Streaming, no distance exceeds the span, so the rotary table is chosen for it and stops changing there
             // (a change re-runs the sequence from position 0, which needs every token).
@@ -93,7 +100,9 @@ public final class Generation {
                 tokens[length++] = next;
                 generated++;
                 if (generated == 1) firstNanos = System.nanoTime() - start;
-                sink.accept(next, decoder.next(next));
+                // From the logits the sampler saw, which the next forward overwrites.
+                TokenLogprobs lp = topLogprobs >= 0 ? TokenLogprobs.of(logits, next, topLogprobs) : null;
+                sink.accept(next, decoder.next(next), lp);
                 if (length > capacity) { // the new token has no position left to be run at
                     reason = StopReason.CONTEXT_FULL;
                     break;
@@ -111,7 +120,7 @@ public final class Generation {
                 }
             }
             String rest = decoder.flush();
-            if (!rest.isEmpty()) sink.accept(-1, rest);
+            if (!rest.isEmpty()) sink.accept(-1, rest, null);
             long decodeNanos = generated > 1 ? System.nanoTime() - start - firstNanos : 0; // time after the first token
             return new Result(java.util.Arrays.copyOf(tokens, length), prompt.length, generated, reason, prefillNanos, Math.max(0, decodeNanos), firstNanos,
                     state.cache().scoresSkipped(), state.cache().reservedBytes());

@@ -164,6 +164,24 @@ public final class Transformer {
      * of the last one into {@code logitsOut}.
      */
     public void forward(Ops ops, State s, int[] tokens, int n, int startPos, float[] logitsOut) {
+        normalizedHidden(ops, s, tokens, n, startPos);
+        // Only the last token's logits are needed to pick the next token.
+        ops.matmul(s.logits, ops.rowView(s.xb, n - 1), weights.output(), null, 1);
+        ops.read(s.logits, 0, logitsOut);
+    }
+
+    /**
+     * Runs {@code n} tokens at positions startPos.. as {@link #forward} does, but instead of logits writes each
+     * token's final hidden state (after the output norm, before the classifier) into {@code hiddenOut[t]}: what an
+     * embedding pools.
+     */
+    public void hiddenStates(Ops ops, State s, int[] tokens, int n, int startPos, float[][] hiddenOut) {
+        normalizedHidden(ops, s, tokens, n, startPos);
+        for (int t = 0; t < n; t++) ops.read(s.xb, t, hiddenOut[t]);
+    }
+
+    /** The decoder stack and the output norm: leaves norm(x[t]) of every token in s.xb. */
+    private void normalizedHidden(Ops ops, State s, int[] tokens, int n, int startPos) {
         if (n < 1 || n > s.chunk) throw new IllegalArgumentException("chunk of " + n + " tokens, capacity " + s.chunk);
         if (startPos + n > s.contextLength()) {
             throw new LongbowException("sequence of " + (startPos + n) + " tokens exceeds the context length " + s.contextLength());
@@ -202,10 +220,6 @@ public final class Transformer {
 
         // With a window, positions older than it (sinks aside) are invisible to the next query and every later one.
         if (s.attention.window() > 0) s.cache.evict(s.attention.sinks(), startPos + n - s.attention.window() + 1);
-
-        // Only the last token's logits are needed to pick the next token.
         ops.rmsnorm(s.xb, s.x, weights.outputNorm(), config.normEps(), n);
-        ops.matmul(s.logits, ops.rowView(s.xb, n - 1), weights.output(), null, 1);
-        ops.read(s.logits, 0, logitsOut);
     }
 }

@@ -49,9 +49,9 @@ class StreamingGenerationTest {
             int[] prompt = tokenizer.encode("Once upon a time", true);
             Generation.Result r, plain;
             try (CpuOps ops = new CpuOps(2)) {
-                r = Generation.run(streaming, ops, endless(tokenizer), prompt, SamplerParams.GREEDY, TOKENS, CTX, false, (id, text) -> { }, () -> false);
-                plain = Generation.run(new Transformer(f.config(), weights), ops, endless(tokenizer), prompt, SamplerParams.GREEDY, 200, 512, false,
-                        (id, text) -> { }, () -> false);
+                r = Generation.run(streaming, ops, endless(tokenizer), prompt, SamplerParams.GREEDY, TOKENS, CTX, false, -1, (id, text, lp) -> { }, () -> false);
+                plain = Generation.run(new Transformer(f.config(), weights), ops, endless(tokenizer), prompt, SamplerParams.GREEDY, 200, 512, false, -1,
+                        (id, text, lp) -> { }, () -> false);
             }
             assertEquals(StopReason.MAX_TOKENS, r.stopReason());
             assertEquals(TOKENS, r.generatedTokens());
