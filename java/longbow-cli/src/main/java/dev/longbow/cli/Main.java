@@ -21,7 +21,8 @@ public final class Main {
 
     static {
         for (Command c : List.of(new GenerateCommand(), new TokenizeCommand(), new InspectCommand(), new ConvertCommand(),
-                new SynthCommand(), new BenchCommand(), new TrainTokenizerCommand(), new RopeTableCommand())) {
+                new SynthCommand(), new BenchCommand(), new TrainTokenizerCommand(), new RopeTableCommand(),
+                new PerplexityCommand(), new PasskeyCommand(), new LongContextReportCommand())) {
             COMMANDS.put(c.name(), c);
         }
     }

@@ -4,6 +4,9 @@ package dev.longbow.backend;
 public interface KvCache extends AutoCloseable {
     int contextLength();
 
+    /** Bytes of memory the keys and values take, as allocated. */
+    long bytes();
+
     @Override
     void close();
 }

@@ -52,6 +52,8 @@ public final class Transformer {
     public static final class State implements AutoCloseable {
         final int chunk;
         final Act x, xb, q, k, v, attn, hb, hb2, logits;
+        /** Logits of every row of a chunk; allocated on first use, since decoding needs only the last row's. */
+        Act rowLogits;
         final KvCache cache;
         /** The rotary table and attention the cached keys were made with, and the length they were chosen for. */
         Rope rope;
@@ -82,6 +84,11 @@ public final class Transformer {
 
         public int contextLength() {
             return cache.contextLength();
+        }
+
+        /** Bytes the KV cache holds. */
+        public long kvBytes() {
+            return cache.bytes();
         }
 
         @Override
@@ -151,6 +158,27 @@ public final class Transformer {
      * of the last one into {@code logitsOut}.
      */
     public void forward(Ops ops, State s, int[] tokens, int n, int startPos, float[] logitsOut) {
+        layers(ops, s, tokens, n, startPos);
+        // Only the last token's logits are needed to pick the next token.
+        ops.matmul(s.logits, ops.rowView(s.xb, n - 1), weights.output(), null, 1);
+        ops.read(s.logits, 0, logitsOut);
+    }
+
+    /**
+     * Runs {@code n} tokens as {@link #forward(Ops, State, int[], int, int, float[])} does, but writes the logits of
+     * every one: row i (the prediction for the token after tokens[i]) into {@code logitsPerRow[i]}. For scoring text
+     * (perplexity, teacher forcing), where each position's prediction counts.
+     */
+    public void forward(Ops ops, State s, int[] tokens, int n, int startPos, float[][] logitsPerRow) {
+        if (logitsPerRow.length < n) throw new IllegalArgumentException(logitsPerRow.length + " logits rows for a chunk of " + n + " tokens");
+        layers(ops, s, tokens, n, startPos);
+        if (s.rowLogits == null) s.rowLogits = ops.allocate(s.chunk, config.vocabSize());
+        ops.matmul(s.rowLogits, s.xb, weights.output(), null, n);
+        for (int i = 0; i < n; i++) ops.read(s.rowLogits, i, logitsPerRow[i]);
+    }
+
+    /** Everything up to the classifier: the layers, then the final norm of every row into {@code s.xb}. */
+    private void layers(Ops ops, State s, int[] tokens, int n, int startPos) {
         if (n < 1 || n > s.chunk) throw new IllegalArgumentException("chunk of " + n + " tokens, capacity " + s.chunk);
         if (startPos + n > s.contextLength()) {
             throw new LongbowException("sequence of " + (startPos + n) + " tokens exceeds the context length " + s.contextLength());
@@ -184,10 +212,6 @@ public final class Transformer {
             ops.matmul(s.xb, s.hb, w.wDown(), null, n);
             ops.add(s.x, s.xb, n);
         }
-
-        // Only the last token's logits are needed to pick the next token.
         ops.rmsnorm(s.xb, s.x, weights.outputNorm(), config.normEps(), n);
-        ops.matmul(s.logits, ops.rowView(s.xb, n - 1), weights.output(), null, 1);
-        ops.read(s.logits, 0, logitsOut);
     }
 }

@@ -36,6 +36,11 @@ final class CpuKvCache implements KvCache {
         }
     }
 
+    @Override
+    public long bytes() {
+        return keys.byteSize() + values.byteSize();
+    }
+
     /** Byte offset of position {@code pos} in {@code layer}. */
     private long offset(int layer, int pos) {
         return 4L * ((long) layer * contextLength + pos) * kvDim;
