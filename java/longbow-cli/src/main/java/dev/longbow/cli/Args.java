@@ -17,9 +17,11 @@ final class Args {
     private final String command;
     private final Map<String, String> values = new LinkedHashMap<>();
     private final Map<String, List<String>> repeats = new LinkedHashMap<>();
+    private final List<String> argv;
 
     Args(String command, List<String> argv, Set<String> valued, Set<String> flags) {
         this.command = command;
+        this.argv = List.copyOf(argv);
         for (int i = 0; i < argv.size(); i++) {
             String a = argv.get(i);
             String name = a, inline = null;
@@ -41,6 +43,11 @@ final class Args {
                 throw new LongbowException(command + ": unknown option '" + a + "' (see longbow " + command + " --help)");
             }
         }
+    }
+
+    /** The options as given, for reports that record the command that made them. */
+    List<String> argv() {
+        return argv;
     }
 
     boolean has(String name) {

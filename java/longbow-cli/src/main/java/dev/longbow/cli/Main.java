@@ -20,8 +20,9 @@ public final class Main {
     private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
 
     static {
-        for (Command c : List.of(new GenerateCommand(), new BatchCommand(), new ServeCommand(), new TokenizeCommand(), new InspectCommand(), new ConvertCommand(),
-                new SynthCommand(), new BenchCommand(), new TrainTokenizerCommand(), new RopeTableCommand())) {
+        for (Command c : List.of(new GenerateCommand(), new BatchCommand(), new ServeCommand(), new TokenizeCommand(), new InspectCommand(),
+                new ConvertCommand(), new SynthCommand(), new BenchCommand(), new TrainTokenizerCommand(), new RopeTableCommand(),
+                new PerplexityCommand(), new PasskeyCommand(), new LongContextReportCommand())) {
             COMMANDS.put(c.name(), c);
         }
     }

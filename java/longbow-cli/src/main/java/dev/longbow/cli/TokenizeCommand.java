@@ -82,7 +82,7 @@ final class TokenizeCommand implements Command {
             out.println(a.has("--json") ? Json.write(Map.of("text", text)) : text);
             return 0;
         }
-        String text = a.has("--text") ? a.str("--text", "") : readText(a.path("--text-file"));
+        String text = a.has("--text") ? a.str("--text", "") : readText("tokenize", a.path("--text-file"));
         int[] ids = tok.encode(text, !a.has("--no-bos"), a.has("--parse-special"));
         List<String> pieces = new ArrayList<>();
         for (int id : ids) pieces.add(tok.piece(id));
@@ -97,18 +97,19 @@ final class TokenizeCommand implements Command {
         return 0;
     }
 
-    private static String readText(Path file) {
+    /** The UTF-8 text of {@code file}; a missing or undecodable file is a one-line error naming {@code command}. */
+    static String readText(String command, Path file) {
         try {
             byte[] bytes = Files.readAllBytes(file);
             var decoder = StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
             return decoder.decode(ByteBuffer.wrap(bytes)).toString();
         } catch (NoSuchFileException e) {
-            throw new LongbowException("tokenize: " + file + ": no such file");
+            throw new LongbowException(command + ": " + file + ": no such file");
         } catch (CharacterCodingException e) {
-            throw new LongbowException("tokenize: " + file + ": not valid UTF-8 text");
+            throw new LongbowException(command + ": " + file + ": not valid UTF-8 text");
         } catch (IOException e) {
-            throw new LongbowException("tokenize: " + file + ": cannot read: " + e.getMessage());
+            throw new LongbowException(command + ": " + file + ": cannot read: " + e.getMessage());
         }
     }
 

@@ -55,7 +55,8 @@ class CliTest {
         Run v = run("--version");
         assertEquals(0, v.code());
         assertTrue(v.out().startsWith("longbow "), v.out());
-        for (String c : List.of("generate", "batch", "tokenize", "inspect", "convert", "synth", "bench", "train-tokenizer", "rope-table")) {
+        for (String c : List.of("generate", "batch", "tokenize", "inspect", "convert", "synth", "bench", "train-tokenizer", "rope-table",
+                "perplexity", "passkey", "long-context-report")) {
             Run h = run(c, "--help");
             assertEquals(0, h.code());
             assertTrue(h.out().startsWith("usage: longbow " + c), h.out());

@@ -4,6 +4,8 @@ import dev.longbow.LongbowException;
 import dev.longbow.backend.Ops;
 import dev.longbow.engine.Generation;
 import dev.longbow.format.GgufValue;
+import dev.longbow.engine.Passkey;
+import dev.longbow.engine.Perplexity;
 import dev.longbow.format.ModelFile;
 import dev.longbow.model.ModelConfig;
 import dev.longbow.model.Transformer;
@@ -163,6 +165,31 @@ public final class Model implements AutoCloseable {
                     contextLength, false, -1, (id, piece, logprobs) -> { }, () -> false);
             return new BenchmarkResult(r.promptTokens(), r.generatedTokens(), r.prefillTokensPerSecond(), r.decodeTokensPerSecond(),
                     r.firstTokenNanos() / 1e6, r.attentionFlopsSkipped());
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /**
+     * Perplexity of {@code textTokens} (no BOS: each window gets its own when the vocabulary has one) in windows of
+     * this model's context length, starting every {@code stride} tokens; see {@link Perplexity}.
+     */
+    public Perplexity.Result perplexity(int[] textTokens, int stride) {
+        lifecycle.readLock().lock();
+        try {
+            if (closed) throw new IllegalStateException("model is closed");
+            return Perplexity.run(transformer, ops, textTokens, tokenizer.bos(), contextLength, stride);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /** Passkey retrieval in prompts of about this model's context length; see {@link Passkey}. */
+    public Passkey.Result passkey(double[] depths, int trials, long seed) {
+        lifecycle.readLock().lock();
+        try {
+            if (closed) throw new IllegalStateException("model is closed");
+            return Passkey.run(transformer, ops, tokenizer, contextLength, depths, trials, seed);
         } finally {
             lifecycle.readLock().unlock();
         }

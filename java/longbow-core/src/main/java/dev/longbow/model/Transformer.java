@@ -61,6 +61,8 @@ public final class Transformer {
     public static final class State implements AutoCloseable {
         final int chunk;
         final Act x, xb, q, k, v, attn, hb, hb2, logits;
+        /** Logits of every row of a chunk; allocated on first use, since decoding needs only the last row's. */
+        Act rowLogits;
         final KvCache cache;
         /** The rotary table and attention the cached keys were made with, and the length they were chosen for. */
         Rope rope;
@@ -178,6 +180,19 @@ public final class Transformer {
     public void hiddenStates(Ops ops, State s, int[] tokens, int n, int startPos, float[][] hiddenOut) {
         normalizedHidden(ops, s, tokens, n, startPos);
         for (int t = 0; t < n; t++) ops.read(s.xb, t, hiddenOut[t]);
+    }
+
+    /**
+     * Runs {@code n} tokens as {@link #forward(Ops, State, int[], int, int, float[])} does, but writes the logits of
+     * every one: row i (the prediction for the token after tokens[i]) into {@code logitsPerRow[i]}. For scoring text
+     * (perplexity, teacher forcing), where each position's prediction counts.
+     */
+    public void forward(Ops ops, State s, int[] tokens, int n, int startPos, float[][] logitsPerRow) {
+        if (logitsPerRow.length < n) throw new IllegalArgumentException(logitsPerRow.length + " logits rows for a chunk of " + n + " tokens");
+        normalizedHidden(ops, s, tokens, n, startPos);
+        if (s.rowLogits == null) s.rowLogits = ops.allocate(s.chunk, config.vocabSize());
+        ops.matmul(s.rowLogits, s.xb, weights.output(), null, n);
+        for (int i = 0; i < n; i++) ops.read(s.rowLogits, i, logitsPerRow[i]);
     }
 
     /** The decoder stack and the output norm: leaves norm(x[t]) of every token in s.xb. */
