@@ -17,7 +17,7 @@ import java.util.stream.Collectors;
 final class ContextFlags {
     static final String ROPE_HELP = """
               --rope-scaling METHOD       none|linear|ntk|dynamic|yarn|llama3|longrope|elastic (default: the model's)
-              --rope-factor F             scaling factor (default: --ctx over the trained context)
+              --rope-factor F             scaling factor (default: --ctx over the trained context; dynamic: 1)
               --rope-original-ctx N       trained context (default: the model's)
               --rope-beta-fast X          yarn (default 32)
               --rope-beta-slow X          yarn (default 1)

@@ -78,10 +78,15 @@ public record RopeOverride(RopeScaling.Method method, Float factor, Integer orig
         return given != null ? given : same ? model : dflt;
     }
 
-    /** Stretch to the run's context; a static method with nothing to stretch to is a mistake worth naming. */
+    /**
+     * Stretch to the run's context; a static method with nothing to stretch to is a mistake worth naming. Dynamic NTK
+     * already follows the sequence length, so its factor (how much faster than that the base grows) defaults to 1:
+     * with factor ctx/L the base at length ctx would grow as if for (ctx/L)^2 - ctx/L + 1 times the context.
+     */
     private static float defaultFactor(RopeScaling.Method m, int trained, int runContext) {
+        if (m == RopeScaling.Method.DYNAMIC || m == RopeScaling.Method.ELASTIC) return 1f;
         if (trained > 0 && runContext > trained) return (float) runContext / trained;
-        if (m == RopeScaling.Method.DYNAMIC || m == RopeScaling.Method.ELASTIC || m == RopeScaling.Method.LONGROPE) return 1f;
+        if (m == RopeScaling.Method.LONGROPE) return 1f;
         throw new LongbowException("rope scaling '" + m.key() + "' needs --rope-factor, or a --ctx beyond the trained context" + (trained > 0 ? " of " + trained : ""));
     }
 }

@@ -133,7 +133,7 @@ class LengthDependentRopeTest {
             // Each greedy token must be what a fresh forward over its prefix picks, before and after the rescale.
             try (ModelFile f = ModelLoader.open(TestData.bundledModel()); CpuOps ops = new CpuOps(2)) {
                 ModelConfig config = model.config();
-                assertEquals(RopeScaling.dynamic(2, TRAINED).factor(), config.ropeScaling().factor(), "factor defaults to --ctx over the trained context");
+                assertEquals(1f, config.ropeScaling().factor(), "dynamic NTK's factor defaults to 1: it follows the length itself");
                 Transformer fresh = new Transformer(config, ModelWeights.bind(config, f.tensors(), "stories260K"));
                 float[] logits = new float[config.vocabSize()];
                 for (int m : new int[]{promptLength, 723, 724, 725, 730}) {
