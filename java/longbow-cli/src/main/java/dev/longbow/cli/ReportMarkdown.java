@@ -67,7 +67,7 @@ final class ReportMarkdown {
         line("## Perplexity");
         line("");
         line("Lower is better; bold is the lowest at each context. Static methods (linear, ntk, yarn) stretch by ctx / L and are "
-                + "the identity at or below L: there they are the none run. Dynamic gets `--rope-factor` ctx / L, the CLI's default. "
+                + "the identity at or below L: there they are the none run. Dynamic runs with factor 1, the CLI's default (it follows the length by itself). "
                 + "Each window is scored from its first token, so at context N a token has N/2 tokens before it on average: a longer "
                 + "window can score lower even when the model uses no more context than it was trained on.");
         line("");
