@@ -69,6 +69,15 @@ final class VectorKernels {
     }
 
     private static final boolean AT_LEAST_8_LANES = F.length() >= 8, AT_LEAST_16_LANES = F.length() >= 16;
+    /**
+     * Eight floats: a head of 8 or 24 dimensions (tiny models) would leave a 16-lane vector unused and run the scalar
+     * tail alone, so rows shorter than F's width go through this width instead.
+     */
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final boolean NARROW_HELPS = F.length() > 8;
+    private static final VectorShuffle<Float> NARROW_1 = VectorShuffle.fromOp(F8, i -> (i + 4) % 8);
+    private static final VectorShuffle<Float> NARROW_2 = VectorShuffle.fromOp(F8, i -> (i + 2) % 8);
+    private static final VectorShuffle<Float> NARROW_3 = VectorShuffle.fromOp(F8, i -> (i + 1) % 8);
 
     static float dotF32(MemorySegment w, long offset, float[] x, int xo, int n) {
         int L = F.length(), i = 0;
@@ -319,6 +328,16 @@ final class VectorKernels {
     /** Sum of a[i] * b[i] over heap arrays. */
     static float dot(float[] a, int ao, float[] b, int bo, int n) {
         int L = F.length(), i = 0;
+        if (NARROW_HELPS && n < L) {
+            FloatVector acc = FloatVector.zero(F8);
+            for (; i + 8 <= n; i += 8) acc = FloatVector.fromArray(F8, a, ao + i).fma(FloatVector.fromArray(F8, b, bo + i), acc);
+            acc = acc.add(acc.rearrange(NARROW_1));
+            acc = acc.add(acc.rearrange(NARROW_2));
+            acc = acc.add(acc.rearrange(NARROW_3));
+            float sum = acc.lane(0); // sum(acc), written out
+            for (; i < n; i++) sum += a[ao + i] * b[bo + i];
+            return sum;
+        }
         FloatVector acc = FloatVector.zero(F);
         for (; i + L <= n; i += L) acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc);
         acc = acc.add(acc.rearrange(ROTATE_1));
@@ -333,6 +352,18 @@ final class VectorKernels {
     /** Sum of a[i] * seg[i] for floats stored in native order off the heap (the KV cache). */
     static float dot(float[] a, int ao, MemorySegment seg, long offset, int n) {
         int L = F.length(), i = 0;
+        if (NARROW_HELPS && n < L) {
+            FloatVector acc = FloatVector.zero(F8);
+            for (; i + 8 <= n; i += 8) {
+                acc = FloatVector.fromArray(F8, a, ao + i).fma(FloatVector.fromMemorySegment(F8, seg, offset + 4L * i, ByteOrder.nativeOrder()), acc);
+            }
+            acc = acc.add(acc.rearrange(NARROW_1));
+            acc = acc.add(acc.rearrange(NARROW_2));
+            acc = acc.add(acc.rearrange(NARROW_3));
+            float sum = acc.lane(0); // sum(acc), written out
+            for (; i < n; i++) sum += a[ao + i] * seg.get(ValueLayout.JAVA_FLOAT, offset + 4L * i);
+            return sum;
+        }
         FloatVector acc = FloatVector.zero(F);
         for (; i + L <= n; i += L) {
             acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromMemorySegment(F, seg, offset + 4L * i, ByteOrder.nativeOrder()), acc);
@@ -349,6 +380,14 @@ final class VectorKernels {
     /** y[i] += a * seg[i] for floats stored in native order off the heap. */
     static void axpy(float a, MemorySegment seg, long offset, float[] y, int yo, int n) {
         int L = F.length(), i = 0;
+        if (NARROW_HELPS && n < L) {
+            FloatVector av = FloatVector.broadcast(F8, a);
+            for (; i + 8 <= n; i += 8) {
+                FloatVector.fromMemorySegment(F8, seg, offset + 4L * i, ByteOrder.nativeOrder()).fma(av, FloatVector.fromArray(F8, y, yo + i)).intoArray(y, yo + i);
+            }
+            for (; i < n; i++) y[yo + i] += a * seg.get(ValueLayout.JAVA_FLOAT, offset + 4L * i);
+            return;
+        }
         FloatVector av = FloatVector.broadcast(F, a);
         for (; i + L <= n; i += L) {
             FloatVector.fromMemorySegment(F, seg, offset + 4L * i, ByteOrder.nativeOrder()).fma(av, FloatVector.fromArray(F, y, yo + i)).intoArray(y, yo + i);
