@@ -13,7 +13,9 @@ final class ModelOptions {
               --threads N         worker threads (default: all cores)
               --ctx N             context length to run at (default: the model's)
               --reference-kernels scalar FP32 kernels in llama2.c's order: slow, bit-exact with run.c
-            """ + ContextFlags.HELP;
+
+            long context (docs/LONG_CONTEXT.md):
+            """ + ContextFlags.HELP + "\n";
 
     private ModelOptions() {}
 
