@@ -11,10 +11,14 @@ import dev.longbow.model.ModelConfig;
 import dev.longbow.model.Transformer;
 import dev.longbow.tokenizer.Tokenizer;
 
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BiConsumer;
+import java.util.function.BooleanSupplier;
 
 /**
  * A loaded model. Thread-safe: any number of threads may generate at once (each generation has its own KV cache
@@ -96,38 +100,73 @@ public final class Model implements AutoCloseable {
      * a decoder's states is a plain baseline, not a trained embedding head.
      */
     public Embedding embed(String text, boolean addBos) {
+        return embed(List.of(text), EmbedOptions.DEFAULT.withAddBos(addBos), () -> false, false).getFirst();
+    }
+
+    /**
+     * The embeddings of {@code texts}, in order, pooled as {@code options} says. Every text is tokenized and checked
+     * before any runs: an empty one (with no BOS to stand in) or one longer than the context is a
+     * {@link LongbowException} naming its index. Each text runs alone, with its own KV cache sized to it.
+     */
+    public List<Embedding> embed(List<String> texts, EmbedOptions options) {
+        return embed(texts, options, () -> false, true);
+    }
+
+    /** As {@link #embed(List, EmbedOptions)}, checking {@code cancelled} between texts (then CancellationException). */
+    List<Embedding> embed(List<String> texts, EmbedOptions options, BooleanSupplier cancelled, boolean indexed) {
         lifecycle.readLock().lock();
         try {
             if (closed) throw new IllegalStateException("model is closed");
-            int[] tokens = tokenizer.encode(text, addBos, false);
-            if (tokens.length == 0) throw new LongbowException("the text to embed is empty and the vocabulary has no BOS token; give some text");
-            if (tokens.length > contextLength) {
-                throw new LongbowException("text of " + tokens.length + " tokens exceeds the context length of " + contextLength + " tokens");
-            }
-            int dim = transformer.config().dim();
-            double[] sum = new double[dim];
-            int chunkSize = Math.min(transformer.options().prefillChunk(), tokens.length);
-            try (Transformer.State state = transformer.newState(ops, tokens.length, chunkSize)) {
-                transformer.prepare(state, tokens.length);
-                int[] chunk = new int[chunkSize];
-                float[][] hidden = new float[chunkSize][dim];
-                for (int pos = 0; pos < tokens.length; pos += chunkSize) {
-                    int n = Math.min(chunkSize, tokens.length - pos);
-                    System.arraycopy(tokens, pos, chunk, 0, n);
-                    transformer.hiddenStates(ops, state, chunk, n, pos, hidden);
-                    for (int t = 0; t < n; t++) for (int i = 0; i < dim; i++) sum[i] += hidden[t][i];
+            int[][] tokens = new int[texts.size()][];
+            for (int i = 0; i < tokens.length; i++) {
+                String what = indexed ? "text " + i : "the text to embed";
+                if (texts.get(i) == null) throw new LongbowException(what + " is null");
+                tokens[i] = tokenizer.encode(texts.get(i), options.addBos(), false);
+                if (tokens[i].length == 0) throw new LongbowException(what + " is empty and the vocabulary has no BOS token to stand for it; give some text");
+                if (tokens[i].length > contextLength) {
+                    throw new LongbowException(what + " of " + tokens[i].length + " tokens exceeds the context length of " + contextLength + " tokens");
                 }
             }
-            double norm = 0;
-            for (double v : sum) norm += v * v;
-            norm = Math.sqrt(norm);
-            float[] vector = new float[dim];
-            // The mean's 1/n cancels in the normalization.
-            for (int i = 0; i < dim; i++) vector[i] = norm == 0 ? 0f : (float) (sum[i] / norm);
-            return new Embedding(vector, tokens.length);
+            List<Embedding> out = new ArrayList<>(tokens.length);
+            for (int[] t : tokens) {
+                if (cancelled.getAsBoolean()) throw new CancellationException("embedding cancelled");
+                out.add(pool(t, options));
+            }
+            return out;
         } finally {
             lifecycle.readLock().unlock();
         }
+    }
+
+    private Embedding pool(int[] tokens, EmbedOptions options) {
+        int dim = transformer.config().dim();
+        double[] pooled = new double[dim];
+        int chunkSize = Math.min(transformer.options().prefillChunk(), tokens.length);
+        try (Transformer.State state = transformer.newState(ops, tokens.length, chunkSize)) {
+            transformer.prepare(state, tokens.length);
+            int[] chunk = new int[chunkSize];
+            float[][] hidden = new float[chunkSize][dim];
+            for (int pos = 0; pos < tokens.length; pos += chunkSize) {
+                int n = Math.min(chunkSize, tokens.length - pos);
+                System.arraycopy(tokens, pos, chunk, 0, n);
+                transformer.hiddenStates(ops, state, chunk, n, pos, hidden);
+                if (options.pooling() == EmbedOptions.Pooling.MEAN) {
+                    for (int t = 0; t < n; t++) for (int i = 0; i < dim; i++) pooled[i] += hidden[t][i];
+                } else if (pos + n == tokens.length) {
+                    for (int i = 0; i < dim; i++) pooled[i] = hidden[n - 1][i];
+                }
+            }
+        }
+        // Normalizing makes the mean's 1/n irrelevant; without it the mean needs it.
+        double scale = options.pooling() == EmbedOptions.Pooling.MEAN ? tokens.length : 1;
+        if (options.normalize()) {
+            double norm = 0;
+            for (double v : pooled) norm += v * v;
+            scale = Math.sqrt(norm);
+        }
+        float[] vector = new float[dim];
+        for (int i = 0; i < dim; i++) vector[i] = scale == 0 ? 0f : (float) (pooled[i] / scale);
+        return new Embedding(vector, tokens.length);
     }
 
     /**
