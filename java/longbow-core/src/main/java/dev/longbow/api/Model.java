@@ -2,6 +2,7 @@ package dev.longbow.api;
 
 import dev.longbow.LongbowException;
 import dev.longbow.backend.Ops;
+import dev.longbow.engine.BatchScheduler;
 import dev.longbow.engine.Generation;
 import dev.longbow.format.GgufValue;
 import dev.longbow.engine.Passkey;
@@ -28,6 +29,8 @@ public final class Model implements AutoCloseable {
     private final int contextLength;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
+    /** Runs generations as one batch once {@link #enableBatching} was called; null until then. */
+    private volatile BatchScheduler scheduler;
 
     Model(ModelFile file, Transformer transformer, Tokenizer tokenizer, Ops ops, int contextLength) {
         this.file = file;
@@ -58,13 +61,31 @@ public final class Model implements AutoCloseable {
         return Collections.unmodifiableMap(file.metadata());
     }
 
+    /**
+     * From now on, {@link #generate} and {@link #stream} run through one shared scheduler that decodes up to
+     * {@code maxBatch} generations together (continuous batching, see {@link BatchScheduler}): each decode step reads
+     * the weights once for all of them. More concurrent calls than that wait for a place. Greedy results are the same
+     * tokens; listeners are then called on the scheduler's thread, one at a time, and a slow one delays every
+     * running generation. Call it once, before generating.
+     */
+    public void enableBatching(int maxBatch) {
+        lifecycle.writeLock().lock();
+        try {
+            if (closed) throw new IllegalStateException("model is closed");
+            if (scheduler != null) throw new IllegalStateException("batching is already enabled, for " + scheduler.maxBatch() + " sequences");
+            scheduler = new BatchScheduler(transformer, ops, tokenizer, contextLength, maxBatch);
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+    }
+
     public GenerateResult generate(GenerateRequest request) {
         return stream(request, (id, text, logprobs) -> { });
     }
 
     /**
      * Generates, handing each token and the text it completes to {@code onToken} as it is produced (on the calling
-     * thread). The echoed prompt, if asked for, arrives first with token id -1.
+     * thread; with {@link #enableBatching}, on the scheduler's). The echoed prompt, if asked for, arrives first with token id -1.
      */
     public GenerateResult stream(GenerateRequest request, BiConsumer<Integer, String> onToken) {
         return stream(request, (id, text, logprobs) -> onToken.accept(id, text));
@@ -78,15 +99,31 @@ public final class Model implements AutoCloseable {
             int[] prompt = tokenizer.encode(request.prompt(), request.addBos(), request.parseSpecial());
             if (prompt.length == 0) throw new LongbowException("the prompt is empty and the vocabulary has no BOS token to start from; give a prompt");
             StringBuilder text = new StringBuilder();
-            Generation.Result r = Generation.run(transformer, ops, tokenizer, prompt, request.sampling(), request.maxTokens(),
-                    contextLength, request.echoPrompt(), request.logprobs(), (id, piece, logprobs) -> {
-                        text.append(piece);
-                        onToken.onToken(id, piece, logprobs);
-                    }, request.cancelled()::get);
+            Generation.Sink sink = (id, piece, logprobs) -> {
+                text.append(piece);
+                onToken.onToken(id, piece, logprobs);
+            };
+            BatchScheduler batching = scheduler;
+            Generation.Result r = batching == null
+                    ? Generation.run(transformer, ops, tokenizer, prompt, request.sampling(), request.maxTokens(),
+                            contextLength, request.echoPrompt(), request.logprobs(), sink, request.cancelled()::get)
+                    : await(batching.submit(new BatchScheduler.Request(prompt, request.sampling(), request.maxTokens(),
+                            request.echoPrompt(), request.logprobs(), sink, request.cancelled()::get)));
             return new GenerateResult(text.toString(), r.tokens(), r.promptTokens(), r.generatedTokens(), r.stopReason(),
                     r.prefillTokensPerSecond(), r.decodeTokensPerSecond(), r.firstTokenNanos() / 1e6, r.attentionFlopsSkipped(), r.kvCacheBytes());
         } finally {
             lifecycle.readLock().unlock();
+        }
+    }
+
+    /** The scheduler's result for this thread: its exception rethrown as it was, not wrapped. */
+    private static Generation.Result await(java.util.concurrent.CompletableFuture<Generation.Result> future) {
+        try {
+            return future.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error r) throw r;
+            throw e;
         }
     }
 
@@ -219,6 +256,7 @@ public final class Model implements AutoCloseable {
         try {
             if (closed) return;
             closed = true;
+            if (scheduler != null) scheduler.close();
             ops.close();
             file.close();
         } finally {
