@@ -49,6 +49,7 @@ public final class BatchScheduler implements AutoCloseable {
     private final int[] stepTokens, stepPositions;
     private final float[][] stepLogits;
     private final ScheduledSequence[] stepSequences;
+    private volatile int largestBatch;
 
     public BatchScheduler(Transformer model, Ops ops, Tokenizer tokenizer, int contextLength, int maxBatch) {
         if (maxBatch < 1) throw new LongbowException("the batch must hold at least 1 sequence, got " + maxBatch);
@@ -70,6 +71,11 @@ public final class BatchScheduler implements AutoCloseable {
 
     public int maxBatch() {
         return maxBatch;
+    }
+
+    /** The most sequences one decode step has run so far. */
+    public int largestBatch() {
+        return largestBatch;
     }
 
     /**
@@ -168,6 +174,7 @@ public final class BatchScheduler implements AutoCloseable {
             stepLogits[b] = s.logits;
             b++;
         }
+        if (b > largestBatch) largestBatch = b;
         if (b > 0) {
             model.forwardBatch(ops, batch, states, stepTokens, stepPositions, b, stepLogits);
             for (int i = 0; i < b; i++) {

@@ -7,12 +7,20 @@ import dev.longbow.api.GenerateResult;
 import dev.longbow.api.LoadOptions;
 import dev.longbow.api.Longbow;
 import dev.longbow.api.Model;
+import dev.longbow.backend.cpu.CpuOps;
+import dev.longbow.format.ModelFile;
+import dev.longbow.format.ModelLoader;
+import dev.longbow.model.ModelWeights;
+import dev.longbow.model.Transformer;
+import dev.longbow.tokenizer.Tokenizer;
+import dev.longbow.tokenizer.Tokenizers;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -58,6 +66,40 @@ class BatchSchedulerTest {
                 assertTrue(r.generatedTokens() > 0);
             }
         }
+    }
+
+    @Test
+    void requestsJoiningAtEveryStepGetTheirOwnTokens() throws Exception {
+        try (ModelFile f = ModelLoader.open(TestData.bundledModel()); CpuOps ops = new CpuOps(2)) {
+            Tokenizer tok = Tokenizers.forModel(f, null);
+            Transformer transformer = new Transformer(f.config(), ModelWeights.bind(f.config(), f.tensors(), "stories260K"));
+            int n = PROMPTS.length;
+            int[][] alone = new int[n][];
+            for (int i = 0; i < n; i++) {
+                alone[i] = Generation.run(transformer, ops, tok, tok.encode(PROMPTS[i], true, false), SamplerParams.GREEDY, 20 + 7 * i,
+                        512, false, -1, (id, text, lp) -> { }, () -> false).tokens();
+            }
+            try (BatchScheduler scheduler = new BatchScheduler(transformer, ops, tok, 512, 6)) {
+                List<CompletableFuture<Generation.Result>> results = new CopyOnWriteArrayList<>();
+                // Request i + 1 is submitted when request i delivers its third token: each joins a running batch.
+                submitChain(scheduler, tok, 0, results);
+                for (int i = 0; i < n; i++) {
+                    while (results.size() <= i) Thread.onSpinWait();
+                    assertArrayEquals(alone[i], results.get(i).get().tokens(), "request " + i);
+                }
+                assertTrue(scheduler.largestBatch() >= 3, "largest batch " + scheduler.largestBatch());
+            }
+        }
+    }
+
+    private static void submitChain(BatchScheduler scheduler, Tokenizer tok, int i, List<CompletableFuture<Generation.Result>> results) {
+        if (i == PROMPTS.length) return;
+        int[] count = {0};
+        CompletableFuture<Generation.Result> r = scheduler.submit(new BatchScheduler.Request(tok.encode(PROMPTS[i], true, false), SamplerParams.GREEDY,
+                20 + 7 * i, false, -1, (id, text, lp) -> {
+                    if (id >= 0 && ++count[0] == 3) submitChain(scheduler, tok, i + 1, results);
+                }, () -> false));
+        results.add(r);
     }
 
     @Test
