@@ -65,8 +65,9 @@ public final class Model implements AutoCloseable {
      * From now on, {@link #generate} and {@link #stream} run through one shared scheduler that decodes up to
      * {@code maxBatch} generations together (continuous batching, see {@link BatchScheduler}): each decode step reads
      * the weights once for all of them. More concurrent calls than that wait for a place. Greedy results are the same
-     * tokens; listeners are then called on the scheduler's thread, one at a time, and a slow one delays every
-     * running generation. Call it once, before generating.
+     * tokens. Listeners are still called on the generating caller's thread, fed from the scheduler, which may run
+     * a step or two ahead: a cancel set from a listener (a stop sequence) stops the generation that much later than
+     * without batching (the extra tokens are delivered and counted). Call it once, before generating.
      */
     public void enableBatching(int maxBatch) {
         lifecycle.writeLock().lock();
@@ -85,7 +86,7 @@ public final class Model implements AutoCloseable {
 
     /**
      * Generates, handing each token and the text it completes to {@code onToken} as it is produced (on the calling
-     * thread; with {@link #enableBatching}, on the scheduler's). The echoed prompt, if asked for, arrives first with token id -1.
+     * thread). The echoed prompt, if asked for, arrives first with token id -1.
      */
     public GenerateResult stream(GenerateRequest request, BiConsumer<Integer, String> onToken) {
         return stream(request, (id, text, logprobs) -> onToken.accept(id, text));
@@ -107,13 +108,48 @@ public final class Model implements AutoCloseable {
             Generation.Result r = batching == null
                     ? Generation.run(transformer, ops, tokenizer, prompt, request.sampling(), request.maxTokens(),
                             contextLength, request.echoPrompt(), request.logprobs(), sink, request.cancelled()::get)
-                    : await(batching.submit(new BatchScheduler.Request(prompt, request.sampling(), request.maxTokens(),
-                            request.echoPrompt(), request.logprobs(), sink, request.cancelled()::get)));
+                    : scheduled(batching, request, prompt, sink);
             return new GenerateResult(text.toString(), r.tokens(), r.promptTokens(), r.generatedTokens(), r.stopReason(),
                     r.prefillTokensPerSecond(), r.decodeTokensPerSecond(), r.firstTokenNanos() / 1e6, r.attentionFlopsSkipped(), r.kvCacheBytes());
         } finally {
             lifecycle.readLock().unlock();
         }
+    }
+
+    private record Piece(int id, String text, dev.longbow.engine.TokenLogprobs logprobs) {}
+
+    private static final Piece END = new Piece(-1, null, null);
+
+    /**
+     * Runs the request through the scheduler and hands its tokens to {@code sink} on this thread, so that a slow
+     * listener (a client reading slowly) holds up its own generation only, never the batch. The scheduler may
+     * therefore run a step or two ahead of the listener: a cancel the listener sets takes effect that much later.
+     */
+    private static Generation.Result scheduled(BatchScheduler batching, GenerateRequest request, int[] prompt, Generation.Sink sink) {
+        var pieces = new java.util.concurrent.LinkedBlockingQueue<Piece>();
+        var abandoned = new java.util.concurrent.atomic.AtomicBoolean();
+        var future = batching.submit(new BatchScheduler.Request(prompt, request.sampling(), request.maxTokens(), request.echoPrompt(),
+                request.logprobs(), (id, text, lp) -> pieces.add(new Piece(id, text, lp)),
+                () -> request.cancelled().get() || abandoned.get()));
+        future.whenComplete((r, e) -> pieces.add(END));
+        try {
+            boolean interrupted = false;
+            for (Piece p; ; ) {
+                try {
+                    p = pieces.take();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                    continue;
+                }
+                if (p == END) break;
+                sink.accept(p.id(), p.text(), p.logprobs());
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+        } catch (RuntimeException | Error e) {
+            abandoned.set(true); // the listener failed: as without batching, the generation ends with its exception
+            throw e;
+        }
+        return await(future);
     }
 
     /** The scheduler's result for this thread: its exception rethrown as it was, not wrapped. */
