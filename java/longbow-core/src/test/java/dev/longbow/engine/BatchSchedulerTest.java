@@ -20,7 +20,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -80,11 +80,11 @@ class BatchSchedulerTest {
                         512, false, -1, (id, text, lp) -> { }, () -> false).tokens();
             }
             try (BatchScheduler scheduler = new BatchScheduler(transformer, ops, tok, 512, 6)) {
-                List<CompletableFuture<Generation.Result>> results = new CopyOnWriteArrayList<>();
+                AtomicReferenceArray<CompletableFuture<Generation.Result>> results = new AtomicReferenceArray<>(n);
                 // Request i + 1 is submitted when request i delivers its third token: each joins a running batch.
                 submitChain(scheduler, tok, 0, results);
                 for (int i = 0; i < n; i++) {
-                    while (results.size() <= i) Thread.onSpinWait();
+                    while (results.get(i) == null) Thread.onSpinWait();
                     assertArrayEquals(alone[i], results.get(i).get().tokens(), "request " + i);
                 }
                 assertTrue(scheduler.largestBatch() >= 3, "largest batch " + scheduler.largestBatch());
@@ -92,14 +92,14 @@ class BatchSchedulerTest {
         }
     }
 
-    private static void submitChain(BatchScheduler scheduler, Tokenizer tok, int i, List<CompletableFuture<Generation.Result>> results) {
+    private static void submitChain(BatchScheduler scheduler, Tokenizer tok, int i, AtomicReferenceArray<CompletableFuture<Generation.Result>> results) {
         if (i == PROMPTS.length) return;
         int[] count = {0};
         CompletableFuture<Generation.Result> r = scheduler.submit(new BatchScheduler.Request(tok.encode(PROMPTS[i], true, false), SamplerParams.GREEDY,
                 20 + 7 * i, false, -1, (id, text, lp) -> {
                     if (id >= 0 && ++count[0] == 3) submitChain(scheduler, tok, i + 1, results);
                 }, () -> false));
-        results.add(r);
+        results.set(i, r);
     }
 
     @Test
