@@ -45,7 +45,9 @@ final class BatchCommand implements Command {
 
                   --input FILE        prompts, one JSON object a line (required)
                   --output FILE       results, appended to (required)
-                  --concurrency N     generations at once (default 1)
+                  --concurrency N     generations at once (default 1); above 1 they decode as one batch
+                                      (continuous batching: each step reads the weights once for all N)
+                  --no-batching       with --concurrency, run each generation's own forward passes instead
                   --strict            check the whole input first and stop at a malformed line instead of skipping it
                   --retry-errors      run again the ids whose earlier result was an error (their lines are removed)
                   --max-tokens N      default for lines without max_tokens (256)
@@ -68,7 +70,7 @@ final class BatchCommand implements Command {
 
     @Override
     public Set<String> flags() {
-        return Set.of("--strict", "--retry-errors", "--no-bos", "--parse-special", "--reference-kernels");
+        return Set.of("--strict", "--retry-errors", "--no-batching", "--no-bos", "--parse-special", "--reference-kernels");
     }
 
     @Override
@@ -102,6 +104,8 @@ final class BatchCommand implements Command {
             BatchProgress progress = null;
             if (!todo.isEmpty()) {
                 try (Model model = Longbow.load(ModelOptions.model(a), ModelOptions.load(a))) {
+                    // The worker threads then only wait on the shared scheduler, which runs their generations together.
+                    if (concurrency > 1 && !a.has("--no-batching")) model.enableBatching(Math.min(concurrency, todo.size()));
                     boolean terminal = Terminal.stderrIsTerminal();
                     progress = new BatchProgress(err, terminal, parsed.items().size(), already, System.nanoTime());
                     outcome = BatchRunner.run(model, todo, concurrency, !a.has("--no-bos"), a.has("--parse-special"), results, progress,

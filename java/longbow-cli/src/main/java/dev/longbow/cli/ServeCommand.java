@@ -35,7 +35,9 @@ final class ServeCommand implements Command {
                   --host H            address to listen on (default 127.0.0.1)
                   --port P            port (default 8080; 0 = any free port); the address is printed on stderr
                   --api-key KEY       require "Authorization: Bearer KEY" (default: $LONGBOW_API_KEY if set, else none)
-                  --parallel N        requests running the model at once, the rest wait (default 4)
+                  --parallel N        requests running the model at once, the rest wait (default 4); above 1
+                                      they decode as one batch (each step reads the weights once for all)
+                  --no-batching       with --parallel, run each request's own forward passes instead
                   --max-body BYTES    largest request body accepted (default 8388608)
                   --chat-template F   a Jinja chat template file to use instead of the model's
                 """ + ModelOptions.HELP;
@@ -49,7 +51,7 @@ final class ServeCommand implements Command {
 
     @Override
     public Set<String> flags() {
-        return Set.of("--reference-kernels");
+        return Set.of("--reference-kernels", "--no-batching");
     }
 
     @Override
@@ -66,6 +68,7 @@ final class ServeCommand implements Command {
                 key == null || key.isEmpty() ? null : key, a.integer("--parallel", ServerOptions.DEFAULT_PARALLEL),
                 a.longValue("--max-body", ServerOptions.DEFAULT_MAX_BODY), modelPath, a.path("--tokenizer"), a.path("--chat-template"));
         try (Model model = Longbow.load(modelPath, ModelOptions.load(a))) {
+            if (options.parallel() > 1 && !a.has("--no-batching")) model.enableBatching(options.parallel());
             Server server = Server.start(model, options, err);
             // SIGINT/SIGTERM: stop running generations and close the socket before the JVM goes.
             Thread hook = new Thread(server::close, "longbow-serve-shutdown");

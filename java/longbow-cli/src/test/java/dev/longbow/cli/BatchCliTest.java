@@ -65,6 +65,27 @@ class BatchCliTest {
     }
 
     @Test
+    void continuousBatchingWritesWhatIndependentGenerationsWrite() throws Exception {
+        String[] lines = new String[6];
+        for (int i = 0; i < lines.length; i++) {
+            lines[i] = "{\"id\": " + i + ", \"prompt\": \"" + List.of("Once upon a time", "Lily and Ben", "The dog", "A cat sat", "Tom went", "One day").get(i)
+                    + "\", \"temperature\": 0, \"max_tokens\": " + (10 + 9 * i) + "}";
+        }
+        Path in = write("prompts.jsonl", lines);
+        Path batched = dir.resolve("batched.jsonl"), independent = dir.resolve("independent.jsonl");
+        CliTest.Run r = batch(in, batched, "--concurrency", "4");
+        assertEquals(0, r.code(), r.err());
+        r = batch(in, independent, "--concurrency", "4", "--no-batching");
+        assertEquals(0, r.code(), r.err());
+        Map<String, Map<String, Object>> a = byId(results(batched)), b = byId(results(independent));
+        assertEquals(6, a.size());
+        for (String id : a.keySet()) {
+            assertEquals(b.get(id).get("text"), a.get(id).get("text"), "id " + id);
+            assertEquals(b.get(id).get("completion_tokens"), a.get(id).get("completion_tokens"), "id " + id);
+        }
+    }
+
+    @Test
     void fullRunWritesOneCompleteLinePerPrompt() throws Exception {
         Path in = write("prompts.jsonl",
                 "{\"id\": 1, \"prompt\": \"Once upon a time\", \"temperature\": 0, \"max_tokens\": 20}",

@@ -2,6 +2,7 @@ package dev.longbow.api;
 
 import dev.longbow.LongbowException;
 import dev.longbow.backend.Ops;
+import dev.longbow.engine.BatchScheduler;
 import dev.longbow.engine.Generation;
 import dev.longbow.format.GgufValue;
 import dev.longbow.engine.Passkey;
@@ -32,6 +33,8 @@ public final class Model implements AutoCloseable {
     private final int contextLength;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
+    /** Runs generations as one batch once {@link #enableBatching} was called; null until then. */
+    private volatile BatchScheduler scheduler;
 
     Model(ModelFile file, Transformer transformer, Tokenizer tokenizer, Ops ops, int contextLength) {
         this.file = file;
@@ -62,6 +65,25 @@ public final class Model implements AutoCloseable {
         return Collections.unmodifiableMap(file.metadata());
     }
 
+    /**
+     * From now on, {@link #generate} and {@link #stream} run through one shared scheduler that decodes up to
+     * {@code maxBatch} generations together (continuous batching, see {@link BatchScheduler}): each decode step reads
+     * the weights once for all of them. More concurrent calls than that wait for a place. Greedy results are the same
+     * tokens. Listeners are still called on the generating caller's thread, fed from the scheduler, which may run
+     * a step or two ahead: a cancel set from a listener (a stop sequence) stops the generation that much later than
+     * without batching (the extra tokens are delivered and counted). Call it once, before generating.
+     */
+    public void enableBatching(int maxBatch) {
+        lifecycle.writeLock().lock();
+        try {
+            if (closed) throw new IllegalStateException("model is closed");
+            if (scheduler != null) throw new IllegalStateException("batching is already enabled, for " + scheduler.maxBatch() + " sequences");
+            scheduler = new BatchScheduler(transformer, ops, tokenizer, contextLength, maxBatch);
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+    }
+
     public GenerateResult generate(GenerateRequest request) {
         return stream(request, (id, text, logprobs) -> { });
     }
@@ -82,15 +104,66 @@ public final class Model implements AutoCloseable {
             int[] prompt = tokenizer.encode(request.prompt(), request.addBos(), request.parseSpecial());
             if (prompt.length == 0) throw new LongbowException("the prompt is empty and the vocabulary has no BOS token to start from; give a prompt");
             StringBuilder text = new StringBuilder();
-            Generation.Result r = Generation.run(transformer, ops, tokenizer, prompt, request.sampling(), request.maxTokens(),
-                    contextLength, request.echoPrompt(), request.logprobs(), (id, piece, logprobs) -> {
-                        text.append(piece);
-                        onToken.onToken(id, piece, logprobs);
-                    }, request.cancelled()::get);
+            Generation.Sink sink = (id, piece, logprobs) -> {
+                text.append(piece);
+                onToken.onToken(id, piece, logprobs);
+            };
+            BatchScheduler batching = scheduler;
+            Generation.Result r = batching == null
+                    ? Generation.run(transformer, ops, tokenizer, prompt, request.sampling(), request.maxTokens(),
+                            contextLength, request.echoPrompt(), request.logprobs(), sink, request.cancelled()::get)
+                    : scheduled(batching, request, prompt, sink);
             return new GenerateResult(text.toString(), r.tokens(), r.promptTokens(), r.generatedTokens(), r.stopReason(),
                     r.prefillTokensPerSecond(), r.decodeTokensPerSecond(), r.firstTokenNanos() / 1e6, r.attentionFlopsSkipped(), r.kvCacheBytes());
         } finally {
             lifecycle.readLock().unlock();
+        }
+    }
+
+    private record Piece(int id, String text, dev.longbow.engine.TokenLogprobs logprobs) {}
+
+    private static final Piece END = new Piece(-1, null, null);
+
+    /**
+     * Runs the request through the scheduler and hands its tokens to {@code sink} on this thread, so that a slow
+     * listener (a client reading slowly) holds up its own generation only, never the batch. The scheduler may
+     * therefore run a step or two ahead of the listener: a cancel the listener sets takes effect that much later.
+     */
+    private static Generation.Result scheduled(BatchScheduler batching, GenerateRequest request, int[] prompt, Generation.Sink sink) {
+        var pieces = new java.util.concurrent.LinkedBlockingQueue<Piece>();
+        var abandoned = new java.util.concurrent.atomic.AtomicBoolean();
+        var future = batching.submit(new BatchScheduler.Request(prompt, request.sampling(), request.maxTokens(), request.echoPrompt(),
+                request.logprobs(), (id, text, lp) -> pieces.add(new Piece(id, text, lp)),
+                () -> request.cancelled().get() || abandoned.get()));
+        future.whenComplete((r, e) -> pieces.add(END));
+        try {
+            boolean interrupted = false;
+            for (Piece p; ; ) {
+                try {
+                    p = pieces.take();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                    continue;
+                }
+                if (p == END) break;
+                sink.accept(p.id(), p.text(), p.logprobs());
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+        } catch (RuntimeException | Error e) {
+            abandoned.set(true); // the listener failed: as without batching, the generation ends with its exception
+            throw e;
+        }
+        return await(future);
+    }
+
+    /** The scheduler's result for this thread: its exception rethrown as it was, not wrapped. */
+    private static Generation.Result await(java.util.concurrent.CompletableFuture<Generation.Result> future) {
+        try {
+            return future.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error r) throw r;
+            throw e;
         }
     }
 
@@ -258,6 +331,7 @@ public final class Model implements AutoCloseable {
         try {
             if (closed) return;
             closed = true;
+            if (scheduler != null) scheduler.close();
             ops.close();
             file.close();
         } finally {

@@ -74,6 +74,11 @@ public final class Transformer {
         }
 
         public State(Ops ops, ModelConfig c, int contextLength, int chunk, dev.longbow.backend.KvType kvType) {
+            this(ops, c, chunk, ops.allocateKvCache(c.layers(), contextLength, c.kvHeads(), c.headDim(), kvType));
+        }
+
+        /** Buffers for {@code chunk} rows over {@code cache}; null for a batch's shared activations, which own no cache. */
+        private State(Ops ops, ModelConfig c, int chunk, KvCache cache) {
             this.chunk = chunk;
             x = ops.allocate(chunk, c.dim());
             xb = ops.allocate(chunk, c.dim());
@@ -84,7 +89,7 @@ public final class Transformer {
             hb = ops.allocate(chunk, c.hiddenDim());
             hb2 = ops.allocate(chunk, c.hiddenDim());
             logits = ops.allocate(1, c.vocabSize());
-            cache = ops.allocateKvCache(c.layers(), contextLength, c.kvHeads(), c.headDim(), kvType);
+            this.cache = cache;
         }
 
         public int chunk() {
@@ -101,8 +106,47 @@ public final class Transformer {
 
         @Override
         public void close() {
-            cache.close();
+            if (cache != null) cache.close();
         }
+    }
+
+    /**
+     * Working memory for a batched decode step ({@link #forwardBatch}): activations with one row per sequence, shared
+     * by all of them, and one-row views of the rows each sequence's attention reads and writes. The sequences' caches
+     * and positions stay in their own {@link State}s.
+     */
+    public static final class BatchState {
+        final State rows;
+        final Act logits;
+        final Act[] q, k, v, attn;
+        /** The sequences and positions of the step in progress, one per row. */
+        State[] seqs;
+        int[] positions;
+
+        public BatchState(Ops ops, ModelConfig c, int maxBatch) {
+            if (maxBatch < 1) throw new IllegalArgumentException("batch of " + maxBatch + " sequences");
+            rows = new State(ops, c, maxBatch, null);
+            logits = ops.allocate(maxBatch, c.vocabSize());
+            q = views(ops, rows.q, maxBatch);
+            k = views(ops, rows.k, maxBatch);
+            v = views(ops, rows.v, maxBatch);
+            attn = views(ops, rows.attn, maxBatch);
+        }
+
+        public int maxBatch() {
+            return rows.chunk;
+        }
+
+        private static Act[] views(Ops ops, Act x, int n) {
+            Act[] views = new Act[n];
+            for (int i = 0; i < n; i++) views[i] = ops.rowView(x, i);
+            return views;
+        }
+    }
+
+    /** Shared activations for batched decode steps of up to {@code maxBatch} sequences. */
+    public BatchState newBatchState(Ops ops, int maxBatch) {
+        return new BatchState(ops, config, maxBatch);
     }
 
     /** Working memory for one sequence of up to {@code contextLength} tokens, run {@code chunk} tokens at a time. */
@@ -195,46 +239,99 @@ public final class Transformer {
         for (int i = 0; i < n; i++) ops.read(s.rowLogits, i, logitsPerRow[i]);
     }
 
+    /**
+     * One decode step of {@code b} sequences at once: {@code tokens[i]} runs at position {@code positions[i]} of
+     * {@code seqs[i]} (each sequence's own cache and rotary table), and its logits go to {@code logitsOut[i]}. Every
+     * weight matrix is read once for all b rows; only RoPE, the cache write and attention run per row. Each row's
+     * logits equal that sequence's own {@link #forward(Ops, State, int[], int, int, float[])} within rounding. The
+     * sequences must be distinct and prepared ({@link #prepare}) for their lengths.
+     */
+    public void forwardBatch(Ops ops, BatchState batch, State[] seqs, int[] tokens, int[] positions, int b, float[][] logitsOut) {
+        if (b < 1 || b > batch.maxBatch()) throw new IllegalArgumentException("batch of " + b + " sequences, capacity " + batch.maxBatch());
+        for (int i = 0; i < b; i++) {
+            State s = seqs[i];
+            check(s, tokens, i, 1, positions[i]);
+            if (s.rope == null) prepare(s, positions[i] + 1);
+            if (s.attention.rope() != s.rope) s.attention = s.attention.withRope(s.rope);
+        }
+        State x = batch.rows;
+        ops.embed(x.x, weights.tokenEmbedding(), tokens, b);
+        batch.seqs = seqs;
+        batch.positions = positions;
+        try {
+            layers(ops, x, b, 0, batch);
+        } finally {
+            batch.seqs = null;
+            batch.positions = null;
+        }
+        for (int i = 0; i < b; i++) evictOutsideWindow(seqs[i], positions[i] + 1);
+        ops.rmsnorm(x.xb, x.x, weights.outputNorm(), config.normEps(), b);
+        ops.matmul(batch.logits, x.xb, weights.output(), null, b);
+        for (int i = 0; i < b; i++) ops.read(batch.logits, i, logitsOut[i]);
+    }
+
     /** The decoder stack and the output norm: leaves norm(x[t]) of every token in s.xb. */
     private void normalizedHidden(Ops ops, State s, int[] tokens, int n, int startPos) {
         if (n < 1 || n > s.chunk) throw new IllegalArgumentException("chunk of " + n + " tokens, capacity " + s.chunk);
-        if (startPos + n > s.contextLength()) {
-            throw new LongbowException("sequence of " + (startPos + n) + " tokens exceeds the context length " + s.contextLength());
-        }
-        for (int i = 0; i < n; i++) {
-            if (tokens[i] < 0 || tokens[i] >= config.vocabSize()) throw new LongbowException("token id " + tokens[i] + " is outside the vocabulary");
-        }
+        check(s, tokens, 0, n, startPos);
         if (s.rope == null) prepare(s, startPos + n);
         // The attention re-rotates sink keys with the table the keys were made with; a new record only when it changes.
         if (s.attention.rope() != s.rope) s.attention = s.attention.withRope(s.rope);
         ops.embed(s.x, weights.tokenEmbedding(), tokens, n);
+        layers(ops, s, n, startPos, null);
+        evictOutsideWindow(s, startPos + n);
+        ops.rmsnorm(s.xb, s.x, weights.outputNorm(), config.normEps(), n);
+    }
 
+    /** Rejects tokens[from, from + n) at positions startPos.. of s when they do not fit its context or the vocabulary. */
+    private void check(State s, int[] tokens, int from, int n, int startPos) {
+        if (startPos + n > s.contextLength()) {
+            throw new LongbowException("sequence of " + (startPos + n) + " tokens exceeds the context length " + s.contextLength());
+        }
+        for (int i = from; i < from + n; i++) {
+            if (tokens[i] < 0 || tokens[i] >= config.vocabSize()) throw new LongbowException("token id " + tokens[i] + " is outside the vocabulary");
+        }
+    }
+
+    /** With a window, positions older than it (sinks aside) are invisible to the next query and every later one. */
+    private static void evictOutsideWindow(State s, int length) {
+        if (s.attention.window() > 0) s.cache.evict(s.attention.sinks(), length - s.attention.window() + 1);
+    }
+
+    /**
+     * The decoder layers over the n rows in {@code a}'s buffers (x in, x out). The rows are either n consecutive
+     * tokens of the sequence {@code a} from startPos ({@code batch} null) or one token of each of the batch's
+     * sequences ({@link #attend} places each row in its own cache); everything but attention treats rows alike.
+     */
+    private void layers(Ops ops, State a, int n, int startPos, BatchState batch) {
         for (int l = 0; l < config.layers(); l++) {
             ModelWeights.Layer w = weights.layers().get(l);
 
             // Attention block: x += Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
-            ops.rmsnorm(s.xb, s.x, w.attnNorm(), config.normEps(), n);
-            ops.matmul(s.q, s.xb, w.wq(), w.bq(), n);
-            ops.matmul(s.k, s.xb, w.wk(), w.bk(), n);
-            ops.matmul(s.v, s.xb, w.wv(), w.bv(), n);
-            ops.rope(s.q, config.heads(), s.rope, startPos, n);
-            ops.rope(s.k, config.kvHeads(), s.rope, startPos, n);
-            ops.storeKv(s.cache, l, s.k, s.v, startPos, n);
-            ops.attention(s.attn, s.q, s.cache, l, s.attention, startPos, n);
-            ops.matmul(s.xb, s.attn, w.wo(), null, n);
-            ops.add(s.x, s.xb, n);
+            ops.rmsnorm(a.xb, a.x, w.attnNorm(), config.normEps(), n);
+            ops.matmul(a.q, a.xb, w.wq(), w.bq(), n);
+            ops.matmul(a.k, a.xb, w.wk(), w.bk(), n);
+            ops.matmul(a.v, a.xb, w.wv(), w.bv(), n);
+            if (batch == null) attend(ops, a, l, a.q, a.k, a.v, a.attn, startPos, n);
+            else for (int i = 0; i < n; i++) attend(ops, batch.seqs[i], l, batch.q[i], batch.k[i], batch.v[i], batch.attn[i], batch.positions[i], 1);
+            ops.matmul(a.xb, a.attn, w.wo(), null, n);
+            ops.add(a.x, a.xb, n);
 
             // Feed-forward block: x += W2 · (silu(W1·norm(x)) * W3·norm(x))
-            ops.rmsnorm(s.xb, s.x, w.ffnNorm(), config.normEps(), n);
-            ops.matmul(s.hb, s.xb, w.wGate(), null, n);
-            ops.matmul(s.hb2, s.xb, w.wUp(), null, n);
-            ops.swiglu(s.hb, s.hb2, n);
-            ops.matmul(s.xb, s.hb, w.wDown(), null, n);
-            ops.add(s.x, s.xb, n);
+            ops.rmsnorm(a.xb, a.x, w.ffnNorm(), config.normEps(), n);
+            ops.matmul(a.hb, a.xb, w.wGate(), null, n);
+            ops.matmul(a.hb2, a.xb, w.wUp(), null, n);
+            ops.swiglu(a.hb, a.hb2, n);
+            ops.matmul(a.xb, a.hb, w.wDown(), null, n);
+            ops.add(a.x, a.xb, n);
         }
+    }
 
-        // With a window, positions older than it (sinks aside) are invisible to the next query and every later one.
-        if (s.attention.window() > 0) s.cache.evict(s.attention.sinks(), startPos + n - s.attention.window() + 1);
-        ops.rmsnorm(s.xb, s.x, weights.outputNorm(), config.normEps(), n);
+    /** Rotates n rows of q and k for positions startPos.., stores k and v in s's cache, and attends over it into out. */
+    private void attend(Ops ops, State s, int layer, Act q, Act k, Act v, Act out, int startPos, int n) {
+        ops.rope(q, config.heads(), s.rope, startPos, n);
+        ops.rope(k, config.kvHeads(), s.rope, startPos, n);
+        ops.storeKv(s.cache, layer, k, v, startPos, n);
+        ops.attention(out, q, s.cache, layer, s.attention, startPos, n);
     }
 }

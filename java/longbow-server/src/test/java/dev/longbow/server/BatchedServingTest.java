@@ -1,0 +1,52 @@
+package dev.longbow.server;
+
+import dev.longbow.api.GenerateRequest;
+import dev.longbow.api.LoadOptions;
+import dev.longbow.api.Longbow;
+import dev.longbow.api.Model;
+import dev.longbow.engine.SamplerParams;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** With continuous batching, concurrent requests, streamed or not, get the text each gets alone. */
+class BatchedServingTest {
+    private static final String[] PROMPTS = {"Once upon a time", "The little dog", "Lily had a red ball.", "One day, a big bird", "Tom said"};
+
+    @Test
+    void concurrentRequestsGetTheirOwnGreedyText() throws Exception {
+        try (Model model = Longbow.load(TestServer.bundledModel(), LoadOptions.DEFAULT.withThreads(2))) {
+            String[] alone = new String[PROMPTS.length];
+            for (int i = 0; i < PROMPTS.length; i++) {
+                alone[i] = model.generate(new GenerateRequest(PROMPTS[i], 20 + 10 * i, SamplerParams.GREEDY, true, true, false, null)).text();
+            }
+            model.enableBatching(3);
+            try (TestServer s = TestServer.on(model, TestServer.bundledModel(), o -> o.withParallel(3))) {
+                List<CompletableFuture<String>> texts = new ArrayList<>();
+                for (int i = 0; i < PROMPTS.length; i++) {
+                    int k = i;
+                    boolean stream = i % 2 == 1;
+                    String body = "{\"prompt\": \"" + PROMPTS[k] + "\", \"max_tokens\": " + (20 + 10 * k) + ", \"temperature\": 0, \"stream\": " + stream + "}";
+                    texts.add(CompletableFuture.supplyAsync(() -> {
+                        try {
+                            TestServer.Reply r = s.post("/v1/completions", body);
+                            assertEquals(200, r.status(), r.body());
+                            if (!stream) return (String) ServerTest.choice(r.json()).get("text");
+                            StringBuilder text = new StringBuilder();
+                            for (Map<String, Object> e : TestServer.events(r.body())) text.append(ServerTest.choice(e).get("text"));
+                            return text.toString();
+                        } catch (Exception e) {
+                            throw new RuntimeException(e);
+                        }
+                    }));
+                }
+                for (int i = 0; i < PROMPTS.length; i++) assertEquals(alone[i], texts.get(i).get(), "request " + i + (i % 2 == 1 ? " (streamed)" : ""));
+            }
+        }
+    }
+}
