@@ -29,6 +29,11 @@ public final class CpuOps implements Ops {
     private static final long PARALLEL_THRESHOLD = 1 << 16;
     /** Output rows per matmul task: enough to amortise the hand-off, few enough to balance. */
     private static final int ROWS_PER_TASK = 16;
+    /**
+     * Below this many tokens (a batched decode step of a few sequences) each weight row is dotted with every token
+     * while it is in L1: widening the weights into 4x4 tiles only pays for itself over more tokens.
+     */
+    static final int GEMM_MIN_TOKENS = 4;
 
     private final WorkerPool pool;
     private final int threads;
@@ -155,7 +160,7 @@ public final class CpuOps implements Ops {
             job.q8k = kQuant ? q8k.quantize(in, n) : null;
             // Likewise F16 weights meet activations rounded to F16.
             job.x16 = w.type() == WeightType.F16 ? roundedToF16(in, n) : in;
-            job.gemm = kernels == Kernels.VECTOR && n >= 2 ? gemmWeights(w.type(), cols) : null;
+            job.gemm = kernels == Kernels.VECTOR && n >= GEMM_MIN_TOKENS ? gemmWeights(w.type(), cols) : null;
             if (job.gemm != null && job.gemm != VectorGemm.Weights.F32 && job.gemm != VectorGemm.Weights.F16) {
                 if (q8Widened.length < n * cols) q8Widened = new float[n * cols];
                 if (job.q8 != null) VectorGemm.dequantizeActivations(job.q8.values(), job.q8.scales(), 32, n, cols, q8Widened);
