@@ -73,6 +73,11 @@ public final class Model implements AutoCloseable {
      * a step or two ahead: a cancel set from a listener (a stop sequence) stops the generation that much later than
      * without batching (the extra tokens are delivered and counted). Call it once, before generating.
      */
+    public dev.longbow.engine.BatchScheduler.Stats batchingStats() {
+        BatchScheduler s = scheduler;
+        return s == null ? null : s.stats();
+    }
+
     public void enableBatching(int maxBatch) {
         lifecycle.writeLock().lock();
         try {

@@ -50,6 +50,12 @@ public final class BatchScheduler implements AutoCloseable {
     private final float[][] stepLogits;
     private final ScheduledSequence[] stepSequences;
     private volatile int largestBatch;
+    /** Written by the scheduler thread only; read by anyone (metrics), so volatile rather than atomic. */
+    private volatile int lastStepRows;
+    private volatile long decodeSteps, decodedRows;
+
+    /** The batch's shape so far: its limit, the rows of the last decode step, and decode steps and rows in total. */
+    public record Stats(int maxBatch, int lastStepRows, long decodeSteps, long decodedRows) {}
 
     public BatchScheduler(Transformer model, Ops ops, Tokenizer tokenizer, int contextLength, int maxBatch) {
         if (maxBatch < 1) throw new LongbowException("the batch must hold at least 1 sequence, got " + maxBatch);
@@ -74,6 +80,10 @@ public final class BatchScheduler implements AutoCloseable {
     }
 
     /** The most sequences one decode step has run so far. */
+    public Stats stats() {
+        return new Stats(maxBatch, lastStepRows, decodeSteps, decodedRows);
+    }
+
     public int largestBatch() {
         return largestBatch;
     }
@@ -175,6 +185,11 @@ public final class BatchScheduler implements AutoCloseable {
             b++;
         }
         if (b > largestBatch) largestBatch = b;
+        lastStepRows = b;
+        if (b > 0) {
+            decodeSteps = decodeSteps + 1;
+            decodedRows = decodedRows + b;
+        }
         if (b > 0) {
             model.forwardBatch(ops, batch, states, stepTokens, stepPositions, b, stepLogits);
             for (int i = 0; i < b; i++) {

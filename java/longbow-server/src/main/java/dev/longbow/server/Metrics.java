@@ -42,7 +42,7 @@ final class Metrics {
         h.sum.add(seconds);
     }
 
-    String render() {
+    String render(dev.longbow.engine.BatchScheduler.Stats batching) {
         StringBuilder sb = new StringBuilder();
         header(sb, "longbow_requests_total", "counter", "HTTP requests answered, by endpoint and status code.");
         Map<String, Long> sorted = new TreeMap<>();
@@ -67,6 +67,12 @@ final class Metrics {
         counter(sb, "longbow_requests_cancelled_total", "counter", "Generations stopped because the client disconnected.", cancelled.sum());
         counter(sb, "longbow_requests_in_flight", "gauge", "API requests being handled, waiting ones included.", inFlight.get());
         counter(sb, "longbow_requests_waiting", "gauge", "API requests waiting for a generation slot (--parallel).", waiting.get());
+        if (batching != null) {
+            counter(sb, "longbow_batch_max_sequences", "gauge", "Sequences one batched decode step may hold (--parallel).", batching.maxBatch());
+            counter(sb, "longbow_batch_sequences", "gauge", "Sequences in the last batched decode step.", batching.lastStepRows());
+            counter(sb, "longbow_batch_decode_steps_total", "counter", "Batched decode steps run.", batching.decodeSteps());
+            counter(sb, "longbow_batch_decoded_tokens_total", "counter", "Tokens those steps decoded (rows summed over steps; / steps = mean batch size).", batching.decodedRows());
+        }
         return sb.toString();
     }
 

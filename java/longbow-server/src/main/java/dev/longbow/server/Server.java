@@ -84,7 +84,7 @@ public final class Server implements AutoCloseable {
 
     /** The Prometheus text /metrics serves. */
     public String metricsText() {
-        return metrics.render();
+        return metrics.render(serving.model.batchingStats());
     }
 
     /** Stops listening, cancels running generations, gives requests a second to finish, then stops their threads. */
@@ -141,7 +141,7 @@ public final class Server implements AutoCloseable {
                 yield 200;
             }
             case "/metrics" -> {
-                Exchanges.send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.render().getBytes(StandardCharsets.UTF_8));
+                Exchanges.send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(serving.model.batchingStats()).getBytes(StandardCharsets.UTF_8));
                 yield 200;
             }
             case "/v1/models" -> {

@@ -46,7 +46,17 @@ class BatchedServingTest {
                     }));
                 }
                 for (int i = 0; i < PROMPTS.length; i++) assertEquals(alone[i], texts.get(i).get(), "request " + i + (i % 2 == 1 ? " (streamed)" : ""));
+                // The batch's shape shows in /metrics: steps ran, and every step decoded between 1 and 3 rows.
+                String metrics = s.get("/metrics").body();
+                long steps = metric(metrics, "longbow_batch_decode_steps_total"), rows = metric(metrics, "longbow_batch_decoded_tokens_total");
+                org.junit.jupiter.api.Assertions.assertTrue(steps > 0 && rows >= steps && rows <= 3 * steps, "steps " + steps + ", rows " + rows);
+                assertEquals(3, metric(metrics, "longbow_batch_max_sequences"));
             }
         }
+    }
+
+    private static long metric(String text, String name) {
+        for (String line : text.split("\n")) if (line.startsWith(name + " ")) return Long.parseLong(line.substring(name.length() + 1).strip());
+        throw new AssertionError(name + " missing from /metrics:\n" + text);
     }
 }
