@@ -8,7 +8,6 @@ import dev.longbow.format.ModelFile;
 import dev.longbow.format.ModelLoader;
 import dev.longbow.model.ModelWeights;
 import dev.longbow.model.Transformer;
-import dev.longbow.tokenizer.TokenDecoder;
 import dev.longbow.tokenizer.Tokenizer;
 import dev.longbow.tokenizer.Tokenizers;
 
@@ -36,7 +35,7 @@ public final class BatchDecodeBench {
         int gen = args.length > 2 ? Integer.parseInt(args[2]) : 128;
         int[] batches = Arrays.stream((args.length > 3 ? args[3] : "1,2,4,8").split(",")).mapToInt(Integer::parseInt).toArray();
         try (ModelFile f = ModelLoader.open(path); CpuOps ops = new CpuOps(threads)) {
-            Tokenizer tok = endless(Tokenizers.forModel(f, null));
+            Tokenizer tok = Tokenizers.forModel(f, null).withoutEndOfText();
             Transformer model = new Transformer(f.config(), ModelWeights.bind(f.config(), f.tensors(), path.toString()));
             System.out.printf(Locale.ROOT, "%s, %d threads, %d tokens per sequence%n", path.getFileName(), threads, gen);
             // Warm-up: the JIT compiles both paths' kernels before anything is timed.
@@ -94,18 +93,5 @@ public final class BatchDecodeBench {
         double p50 = r.gaps[r.gaps.length / 2] / 1e6, p99 = r.gaps[Math.min(r.gaps.length - 1, (int) (r.gaps.length * 0.99))] / 1e6;
         return String.format(Locale.ROOT, "N=%d %-11s %8.1f tok/s aggregate  per-token latency p50 %7.2f ms  p99 %7.2f ms",
                 n, batched ? "scheduler" : "independent", r.tokens * 1e9 / r.wallNanos, p50, p99);
-    }
-
-    /** The tokenizer, but no token ends the text: every sequence decodes its whole budget. */
-    private static Tokenizer endless(Tokenizer t) {
-        return new Tokenizer() {
-            public int vocabSize() { return t.vocabSize(); }
-            public int bos() { return t.bos(); }
-            public int eos() { return t.eos(); }
-            public int[] encode(String text, boolean bos, boolean parseSpecial) { return t.encode(text, bos, parseSpecial); }
-            public String piece(int id) { return t.piece(id); }
-            public TokenDecoder decoder() { return t.decoder(); }
-            public boolean isEndOfText(int id) { return false; }
-        };
     }
 }

@@ -262,15 +262,7 @@ public final class Model implements AutoCloseable {
         lifecycle.readLock().lock();
         try {
             if (closed) throw new IllegalStateException("model is closed");
-            Tokenizer endless = new Tokenizer() {
-                public int vocabSize() { return tokenizer.vocabSize(); }
-                public int bos() { return tokenizer.bos(); }
-                public int eos() { return tokenizer.eos(); }
-                public int[] encode(String text, boolean bos, boolean parseSpecial) { return tokenizer.encode(text, bos, parseSpecial); }
-                public String piece(int id) { return tokenizer.piece(id); }
-                public dev.longbow.tokenizer.TokenDecoder decoder() { return tokenizer.decoder(); }
-                public boolean isEndOfText(int id) { return false; }
-            };
+            Tokenizer endless = tokenizer.withoutEndOfText();
             // Warm-up until the JIT has compiled the kernels: interpreted, the Vector API is orders of magnitude slower.
             int[] warmup = java.util.Arrays.copyOf(prompt, Math.min(prompt.length, 4 * transformer.options().prefillChunk()));
             long warmUntil = System.nanoTime() + 3_000_000_000L;

@@ -39,4 +39,18 @@ public interface Tokenizer {
 
     /** Whether generating {@code id} ends the text. */
     boolean isEndOfText(int id);
+
+    /** This tokenizer with no token ending the text: for benchmarks and tests that want every token of their budget. */
+    default Tokenizer withoutEndOfText() {
+        Tokenizer t = this;
+        return new Tokenizer() {
+            public int vocabSize() { return t.vocabSize(); }
+            public int bos() { return t.bos(); }
+            public int eos() { return t.eos(); }
+            public int[] encode(String text, boolean bos, boolean parseSpecial) { return t.encode(text, bos, parseSpecial); }
+            public String piece(int id) { return t.piece(id); }
+            public TokenDecoder decoder() { return t.decoder(); }
+            public boolean isEndOfText(int id) { return false; }
+        };
+    }
 }

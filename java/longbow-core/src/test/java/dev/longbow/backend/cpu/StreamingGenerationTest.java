@@ -9,7 +9,6 @@ import dev.longbow.format.ModelLoader;
 import dev.longbow.model.ContextOptions;
 import dev.longbow.model.ModelWeights;
 import dev.longbow.model.Transformer;
-import dev.longbow.tokenizer.TokenDecoder;
 import dev.longbow.tokenizer.Tokenizer;
 import dev.longbow.tokenizer.Tokenizers;
 import org.junit.jupiter.api.Test;
@@ -27,19 +26,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class StreamingGenerationTest {
     private static final int WINDOW = 128, SINKS = 4, TOKENS = 3000, CTX = 256;
 
-    /** The model's tokenizer, except that nothing ends the text: the test wants every one of its 3,000 tokens. */
-    private static Tokenizer endless(Tokenizer t) {
-        return new Tokenizer() {
-            public int vocabSize() { return t.vocabSize(); }
-            public int bos() { return t.bos(); }
-            public int eos() { return t.eos(); }
-            public int[] encode(String text, boolean bos, boolean parseSpecial) { return t.encode(text, bos, parseSpecial); }
-            public String piece(int id) { return t.piece(id); }
-            public TokenDecoder decoder() { return t.decoder(); }
-            public boolean isEndOfText(int id) { return false; }
-        };
-    }
-
     @Test
     void threeThousandTokensPastTheContextInBoundedMemory() {
         try (ModelFile f = ModelLoader.open(TestData.bundledModel())) {
@@ -49,8 +35,8 @@ class StreamingGenerationTest {
             int[] prompt = tokenizer.encode("Once upon a time", true);
             Generation.Result r, plain;
             try (CpuOps ops = new CpuOps(2)) {
-                r = Generation.run(streaming, ops, endless(tokenizer), prompt, SamplerParams.GREEDY, TOKENS, CTX, false, -1, (id, text, lp) -> { }, () -> false);
-                plain = Generation.run(new Transformer(f.config(), weights), ops, endless(tokenizer), prompt, SamplerParams.GREEDY, 200, 512, false, -1,
+                r = Generation.run(streaming, ops, tokenizer.withoutEndOfText(), prompt, SamplerParams.GREEDY, TOKENS, CTX, false, -1, (id, text, lp) -> { }, () -> false);
+                plain = Generation.run(new Transformer(f.config(), weights), ops, tokenizer.withoutEndOfText(), prompt, SamplerParams.GREEDY, 200, 512, false, -1,
                         (id, text, lp) -> { }, () -> false);
             }
             assertEquals(StopReason.MAX_TOKENS, r.stopReason());
