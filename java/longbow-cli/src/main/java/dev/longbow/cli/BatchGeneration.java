@@ -29,7 +29,7 @@ final class BatchGeneration {
         int[] cut = {-1};
         GenerateResult r;
         try {
-            r = model.stream(new GenerateRequest(item.prompt(), item.maxTokens(), item.sampling(), addBos, parseSpecial, false, cancel), (id, piece) -> {
+            r = model.stream(new GenerateRequest(item.prompt(), item.maxTokens(), item.sampling(), addBos, parseSpecial, false, cancel, -1, item.priority()), (id, piece) -> {
                 if (id >= 0) onToken.run();
                 if (item.stop().isEmpty() || cut[0] >= 0) return;
                 int checked = text.length();

@@ -25,7 +25,7 @@ import java.util.function.LongSupplier;
  */
 final class BatchInput {
     static final Set<String> FIELDS = Set.of("id", "prompt", "messages", "max_tokens", "temperature", "top_p", "top_k", "min_p",
-            "seed", "repeat_penalty", "stop");
+            "seed", "repeat_penalty", "stop", "priority");
 
     /** What a line gets for a field it leaves out; {@code seed} null means a fresh random seed per line. */
     record Defaults(int maxTokens, float temperature, int topK, float topP, float minP, float repeatPenalty, Long seed) {}
@@ -122,7 +122,8 @@ final class BatchInput {
             throw new LongbowException(e.getMessage().replace("top-k", "top_k").replace("top-p", "top_p").replace("min-p", "min_p")
                     .replace("repetition penalty", "repeat_penalty"));
         }
-        return new BatchItem(id, lineNo, promptText, maxTokens, sampling, stops(m.get("stop")));
+        int priority = (int) integer(m, "priority", 0, Integer.MIN_VALUE, Integer.MAX_VALUE);
+        return new BatchItem(id, lineNo, promptText, maxTokens, sampling, stops(m.get("stop")), priority);
     }
 
     private static List<String> stops(Object v) {

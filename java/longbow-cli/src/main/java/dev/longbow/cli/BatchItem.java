@@ -7,9 +7,10 @@ import java.util.List;
 
 /**
  * One valid input line of {@code longbow batch}: its id as given (a string or a number, written back unchanged),
- * the line it came from, the prompt text (messages already rendered), and how to generate.
+ * the line it came from, the prompt text (messages already rendered), and how to generate. {@code priority}: with
+ * continuous batching, higher goes into the batch first.
  */
-record BatchItem(Object id, int line, String prompt, int maxTokens, SamplerParams sampling, List<String> stop) {
+record BatchItem(Object id, int line, String prompt, int maxTokens, SamplerParams sampling, List<String> stop, int priority) {
     BatchItem {
         stop = List.copyOf(stop);
     }

@@ -19,7 +19,7 @@ class BatchInputTest {
     @Test
     void fieldsOverrideDefaultsAndIdsKeepTheirType() {
         BatchInput.Parsed p = parse("""
-                {"id": 7, "prompt": "a", "max_tokens": 5, "temperature": 0, "top_p": 0.5, "top_k": 3, "min_p": 0.1, "seed": 42, "repeat_penalty": 1.1, "stop": "."}
+                {"id": 7, "prompt": "a", "max_tokens": 5, "temperature": 0, "top_p": 0.5, "top_k": 3, "min_p": 0.1, "seed": 42, "repeat_penalty": 1.1, "stop": ".", "priority": 3}
                 {"id": "7", "prompt": "b", "stop": ["x", "yz"]}
                 """);
         assertEquals(List.of(), p.problems());
@@ -34,6 +34,8 @@ class BatchInputTest {
         assertEquals(1.1f, a.sampling().repetitionPenalty());
         assertEquals(42, a.sampling().seed());
         assertEquals(List.of("."), a.stop());
+        assertEquals(3, a.priority());
+        assertEquals(0, b.priority());
         assertEquals(256, b.maxTokens());
         assertEquals(0.8f, b.sampling().temperature());
         assertEquals(99, b.sampling().seed(), "no seed anywhere: a random one");

@@ -10,10 +10,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * thread to cancel (generation stops before its next token and returns what it has). With {@code parseSpecial},
  * special tokens spelled in the prompt (a chat template's {@code <|start_header_id|>}) become their ids.
  * {@code logprobs} -1 reports no log-probabilities; 0 or more reports each token's and that many alternatives'
- * (see {@link TokenListener}).
+ * (see {@link TokenListener}). {@code priority}: with batching ({@link Model#enableBatching}), waiting requests
+ * join the batch highest priority first (default 0), then in arrival order.
  */
 public record GenerateRequest(String prompt, int maxTokens, SamplerParams sampling, boolean addBos, boolean parseSpecial,
-                              boolean echoPrompt, AtomicBoolean cancelled, int logprobs) {
+                              boolean echoPrompt, AtomicBoolean cancelled, int logprobs, int priority) {
     public GenerateRequest {
         if (prompt == null) prompt = "";
         if (sampling == null) sampling = SamplerParams.GREEDY;
@@ -22,8 +23,13 @@ public record GenerateRequest(String prompt, int maxTokens, SamplerParams sampli
     }
 
     public GenerateRequest(String prompt, int maxTokens, SamplerParams sampling, boolean addBos, boolean parseSpecial,
+                           boolean echoPrompt, AtomicBoolean cancelled, int logprobs) {
+        this(prompt, maxTokens, sampling, addBos, parseSpecial, echoPrompt, cancelled, logprobs, 0);
+    }
+
+    public GenerateRequest(String prompt, int maxTokens, SamplerParams sampling, boolean addBos, boolean parseSpecial,
                            boolean echoPrompt, AtomicBoolean cancelled) {
-        this(prompt, maxTokens, sampling, addBos, parseSpecial, echoPrompt, cancelled, -1);
+        this(prompt, maxTokens, sampling, addBos, parseSpecial, echoPrompt, cancelled, -1, 0);
     }
 
     /** Greedy, with BOS, not echoing the prompt. */
@@ -32,19 +38,23 @@ public record GenerateRequest(String prompt, int maxTokens, SamplerParams sampli
     }
 
     public GenerateRequest withSampling(SamplerParams s) {
-        return new GenerateRequest(prompt, maxTokens, s, addBos, parseSpecial, echoPrompt, cancelled, logprobs);
+        return new GenerateRequest(prompt, maxTokens, s, addBos, parseSpecial, echoPrompt, cancelled, logprobs, priority);
     }
 
     public GenerateRequest withEchoPrompt(boolean echo) {
-        return new GenerateRequest(prompt, maxTokens, sampling, addBos, parseSpecial, echo, cancelled, logprobs);
+        return new GenerateRequest(prompt, maxTokens, sampling, addBos, parseSpecial, echo, cancelled, logprobs, priority);
     }
 
     public GenerateRequest withParseSpecial(boolean parse) {
-        return new GenerateRequest(prompt, maxTokens, sampling, addBos, parse, echoPrompt, cancelled, logprobs);
+        return new GenerateRequest(prompt, maxTokens, sampling, addBos, parse, echoPrompt, cancelled, logprobs, priority);
     }
 
     public GenerateRequest withLogprobs(int top) {
-        return new GenerateRequest(prompt, maxTokens, sampling, addBos, parseSpecial, echoPrompt, cancelled, top);
+        return new GenerateRequest(prompt, maxTokens, sampling, addBos, parseSpecial, echoPrompt, cancelled, top, priority);
+    }
+
+    public GenerateRequest withPriority(int p) {
+        return new GenerateRequest(prompt, maxTokens, sampling, addBos, parseSpecial, echoPrompt, cancelled, logprobs, p);
     }
 
     public void cancel() {

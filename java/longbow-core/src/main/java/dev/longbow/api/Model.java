@@ -139,7 +139,7 @@ public final class Model implements AutoCloseable {
         var abandoned = new java.util.concurrent.atomic.AtomicBoolean();
         var future = batching.submit(new BatchScheduler.Request(prompt, request.sampling(), request.maxTokens(), request.echoPrompt(),
                 request.logprobs(), (id, text, lp) -> pieces.add(new Piece(id, text, lp)),
-                () -> request.cancelled().get() || abandoned.get()));
+                () -> request.cancelled().get() || abandoned.get(), request.priority()));
         future.whenComplete((r, e) -> pieces.add(END));
         try {
             boolean interrupted = false;

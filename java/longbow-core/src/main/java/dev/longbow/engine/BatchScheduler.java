@@ -5,9 +5,10 @@ import dev.longbow.backend.Ops;
 import dev.longbow.model.Transformer;
 import dev.longbow.tokenizer.Tokenizer;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.PriorityQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -16,7 +17,8 @@ import java.util.function.BooleanSupplier;
 /**
  * Continuous batching: one thread runs every submitted generation, decoding all running sequences in one
  * {@link Transformer#forwardBatch} step, so each weight matrix is read once per step for all of them instead of
- * once per sequence. Requests join and leave at every step: each step admits waiting requests up to
+ * once per sequence. Requests join and leave at every step: each step admits waiting requests (highest
+ * {@code priority} first, then in arrival order) up to
  * {@code maxBatch}, runs at most one prefill chunk (so running sequences wait at most one chunk between two of
  * their tokens), then one decode step for every sequence past its prefill, then samples each with its own sampler,
  * delivers the token and retires the finished ones (end of text, token budget, context, cancellation).
@@ -31,7 +33,12 @@ public final class BatchScheduler implements AutoCloseable {
      * sequence; the result then has stop reason CANCELLED.
      */
     public record Request(int[] prompt, SamplerParams sampling, int maxTokens, boolean echoPrompt, int topLogprobs,
-                          Generation.Sink sink, BooleanSupplier cancelled) {}
+                          Generation.Sink sink, BooleanSupplier cancelled, int priority) {
+        public Request(int[] prompt, SamplerParams sampling, int maxTokens, boolean echoPrompt, int topLogprobs,
+                       Generation.Sink sink, BooleanSupplier cancelled) {
+            this(prompt, sampling, maxTokens, echoPrompt, topLogprobs, sink, cancelled, 0);
+        }
+    }
 
     private final Transformer model;
     private final Ops ops;
@@ -40,7 +47,12 @@ public final class BatchScheduler implements AutoCloseable {
     private final Transformer.BatchState batch;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition work = lock.newCondition();
-    private final ArrayDeque<ScheduledSequence> waiting = new ArrayDeque<>();
+    /** Higher priority first, then first come, first served. */
+    private final PriorityQueue<Queued> waiting = new PriorityQueue<>(
+            Comparator.comparingInt((Queued q) -> -q.sequence().request.priority()).thenComparingLong(Queued::arrival));
+    private long arrivals;
+
+    private record Queued(ScheduledSequence sequence, long arrival) {}
     private boolean closed;
     private final List<ScheduledSequence> running = new ArrayList<>();
     private final Thread thread;
@@ -104,7 +116,7 @@ public final class BatchScheduler implements AutoCloseable {
         try {
             if (closed) seq.fail(new LongbowException("the batch scheduler is closed"));
             else {
-                waiting.add(seq);
+                waiting.add(new Queued(seq, arrivals++));
                 work.signal();
             }
         } finally {
@@ -148,7 +160,7 @@ public final class BatchScheduler implements AutoCloseable {
         try {
             while (running.isEmpty() && waiting.isEmpty() && !closed) work.awaitUninterruptibly();
             if (closed) return false;
-            while (running.size() + admitted.size() < maxBatch && !waiting.isEmpty()) admitted.add(waiting.poll());
+            while (running.size() + admitted.size() < maxBatch && !waiting.isEmpty()) admitted.add(waiting.poll().sequence());
         } finally {
             lock.unlock();
         }
@@ -219,7 +231,8 @@ public final class BatchScheduler implements AutoCloseable {
         try {
             if (closed) return;
             closed = true;
-            dropped = new ArrayList<>(waiting);
+            dropped = new ArrayList<>();
+            for (Queued q : waiting) dropped.add(q.sequence());
             waiting.clear();
             work.signal();
         } finally {

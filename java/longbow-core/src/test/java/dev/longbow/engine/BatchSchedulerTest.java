@@ -92,6 +92,46 @@ class BatchSchedulerTest {
         }
     }
 
+    @Test
+    void waitingRequestsJoinByPriorityThenArrival() throws Exception {
+        try (ModelFile f = ModelLoader.open(TestData.bundledModel()); CpuOps ops = new CpuOps(2)) {
+            Tokenizer tok = Tokenizers.forModel(f, null).withoutEndOfText();
+            Transformer transformer = new Transformer(f.config(), ModelWeights.bind(f.config(), f.tensors(), "stories260K"));
+            // A batch of one: requests run one after another, in the order the scheduler admits them.
+            try (BatchScheduler scheduler = new BatchScheduler(transformer, ops, tok, 512, 1)) {
+                List<Integer> started = java.util.Collections.synchronizedList(new ArrayList<>());
+                java.util.concurrent.CountDownLatch blockerRunning = new java.util.concurrent.CountDownLatch(1);
+                java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+                List<CompletableFuture<Generation.Result>> results = new ArrayList<>();
+                // The first request holds the batch (its listener waits) while the others queue behind it.
+                results.add(scheduler.submit(new BatchScheduler.Request(tok.encode(PROMPTS[0], true, false), SamplerParams.GREEDY, 3, false, -1,
+                        (id, text, lp) -> {
+                            blockerRunning.countDown();
+                            try {
+                                release.await();
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        }, () -> false, 0)));
+                blockerRunning.await();
+                int[] priorities = {0, 5, 0, 9, 5};
+                for (int i = 0; i < priorities.length; i++) {
+                    int id = i + 1;
+                    boolean[] first = {true};
+                    results.add(scheduler.submit(new BatchScheduler.Request(tok.encode(PROMPTS[id % PROMPTS.length], true, false), SamplerParams.GREEDY,
+                            2, false, -1, (token, text, lp) -> {
+                                if (first[0]) started.add(id);
+                                first[0] = false;
+                            }, () -> false, priorities[i])));
+                }
+                release.countDown();
+                for (CompletableFuture<Generation.Result> r : results) assertEquals(StopReason.MAX_TOKENS, r.get().stopReason());
+                // Priority 9 (request 4), then the two 5s in arrival order (2, 5), then the 0s (1, 3).
+                assertEquals(List.of(4, 2, 5, 1, 3), started);
+            }
+        }
+    }
+
     private static void submitChain(BatchScheduler scheduler, Tokenizer tok, int i, AtomicReferenceArray<CompletableFuture<Generation.Result>> results) {
         if (i == PROMPTS.length) return;
         int[] count = {0};

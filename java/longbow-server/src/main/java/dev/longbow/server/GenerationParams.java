@@ -9,9 +9,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * What both completion endpoints take besides the prompt: token budget, sampling, stop sequences, log-probabilities
  * ({@code logprobs} -1 = none, else the number of alternatives per token) and streaming. Defaults are OpenAI's:
  * temperature 1, top_p 1, no seed (a random one), max_tokens 16 for completions and up to the context for chat.
- * {@code top_k}, {@code min_p} and {@code repetition_penalty} are accepted as extensions, as vLLM and llama.cpp do.
+ * {@code top_k}, {@code min_p} and {@code repetition_penalty} are accepted as extensions, as vLLM and llama.cpp do,
+ * and {@code priority} (vLLM's spelling): with continuous batching a waiting request of higher priority joins first.
  */
-record GenerationParams(int maxTokens, SamplerParams sampling, List<String> stop, int logprobs, boolean stream, boolean includeUsage) {
+record GenerationParams(int maxTokens, SamplerParams sampling, List<String> stop, int logprobs, boolean stream, boolean includeUsage,
+                        int priority) {
     /** OpenAI's limits: four stop sequences, twenty alternatives. */
     static final int MAX_STOPS = 4, MAX_TOP_LOGPROBS = 20;
 
@@ -31,6 +33,7 @@ record GenerationParams(int maxTokens, SamplerParams sampling, List<String> stop
         Double minP = b.number("min_p", 0, 0.999999);
         Double penalty = b.number("repetition_penalty", 1e-3, 100);
         Long seed = b.integer("seed", Long.MIN_VALUE, Long.MAX_VALUE);
+        Long priority = b.integer("priority", Integer.MIN_VALUE, Integer.MAX_VALUE);
         SamplerParams sampling = new SamplerParams(temperature == null ? 1f : temperature.floatValue(), topK == null ? 0 : topK.intValue(),
                 topP == null ? 1f : topP.floatValue(), minP == null ? 0f : minP.floatValue(), penalty == null ? 1f : penalty.floatValue(), 64,
                 seed != null ? seed : ThreadLocalRandom.current().nextLong());
@@ -65,6 +68,6 @@ record GenerationParams(int maxTokens, SamplerParams sampling, List<String> stop
         b.onlyDefault("presence_penalty", 0, "presence_penalty");
         b.onlyDefault("logit_bias", java.util.Map.of(), "logit_bias");
         b.ignore("user", "metadata", "store", "service_tier");
-        return new GenerationParams(maxTokens, sampling, stop, logprobs, stream, includeUsage);
+        return new GenerationParams(maxTokens, sampling, stop, logprobs, stream, includeUsage, priority == null ? 0 : priority.intValue());
     }
 }

@@ -53,7 +53,7 @@ final class GenerationRun {
         List<Logprob> pending = new ArrayList<>(), all = wantLogprobs ? new ArrayList<>() : null;
         StringBuilder shown = new StringBuilder();
         GenerateRequest request = new GenerateRequest(prompt.text(), p.maxTokens(), p.sampling(), prompt.addBos(), prompt.parseSpecial(), false,
-                cancel, p.logprobs());
+                cancel, p.logprobs(), p.priority());
         GenerateResult r = model.stream(request, (id, piece, lp) -> {
             if (stops.stopped()) return;
             if (lp != null) pending.add(logprob(texts, lp, stops.length()));

@@ -51,6 +51,11 @@ class BatchedServingTest {
                 long steps = metric(metrics, "longbow_batch_decode_steps_total"), rows = metric(metrics, "longbow_batch_decoded_tokens_total");
                 org.junit.jupiter.api.Assertions.assertTrue(steps > 0 && rows >= steps && rows <= 3 * steps, "steps " + steps + ", rows " + rows);
                 assertEquals(3, metric(metrics, "longbow_batch_max_sequences"));
+                // vLLM's priority extension: an integer, or a 400 naming it.
+                assertEquals(200, s.post("/v1/completions", "{\"prompt\": \"Once\", \"max_tokens\": 2, \"priority\": 5}").status());
+                TestServer.Reply bad = s.post("/v1/completions", "{\"prompt\": \"Once\", \"priority\": \"high\"}");
+                assertEquals(400, bad.status(), bad.body());
+                org.junit.jupiter.api.Assertions.assertTrue(bad.body().contains("priority"), bad.body());
             }
         }
     }
