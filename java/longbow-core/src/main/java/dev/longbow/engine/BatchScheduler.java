@@ -107,7 +107,7 @@ public final class BatchScheduler implements AutoCloseable {
      */
     public CompletableFuture<Generation.Result> submit(Request request) {
         ScheduledSequence seq = new ScheduledSequence(request, model.config().vocabSize());
-        LongbowException invalid = validate(request);
+        LongbowException invalid = Generation.invalid(request, model, contextLength);
         if (invalid != null) {
             seq.fail(invalid);
             return seq.result;
@@ -123,19 +123,6 @@ public final class BatchScheduler implements AutoCloseable {
             lock.unlock();
         }
         return seq.result;
-    }
-
-    private LongbowException validate(Request r) {
-        int[] prompt = r.prompt();
-        if (prompt.length == 0) return new LongbowException("empty prompt: nothing to condition on (enable BOS or give text)");
-        if (model.streamingSpan() == 0 && prompt.length > contextLength) {
-            return new LongbowException("prompt of " + prompt.length + " tokens exceeds the context length of " + contextLength + " tokens");
-        }
-        if (r.maxTokens() < 0) return new LongbowException("max tokens must be >= 0, got " + r.maxTokens());
-        for (int t : prompt) {
-            if (t < 0 || t >= model.config().vocabSize()) return new LongbowException("token id " + t + " is outside the vocabulary");
-        }
-        return null;
     }
 
     private void loop() {

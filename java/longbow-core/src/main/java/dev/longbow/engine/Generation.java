@@ -3,7 +3,6 @@ package dev.longbow.engine;
 import dev.longbow.LongbowException;
 import dev.longbow.backend.Ops;
 import dev.longbow.model.Transformer;
-import dev.longbow.tokenizer.TokenDecoder;
 import dev.longbow.tokenizer.Tokenizer;
 
 import java.util.function.BooleanSupplier;
@@ -48,94 +47,40 @@ public final class Generation {
 
     /**
      * Generates after {@code prompt}. {@code topLogprobs} below 0 skips log-probabilities altogether (the default path
-     * computes none); 0 or more reports each token's and that many alternatives'.
+     * computes none); 0 or more reports each token's and that many alternatives'. The steps and stop rules are
+     * {@link ScheduledSequence}'s, the same a {@link BatchScheduler} runs, driven here one at a time on this thread.
      */
     public static Result run(Transformer model, Ops ops, Tokenizer tokenizer, int[] prompt, SamplerParams sampling,
                              int maxTokens, int contextLength, boolean echoPrompt, int topLogprobs, Sink sink, BooleanSupplier cancelled) {
-        if (prompt.length == 0) throw new LongbowException("empty prompt: nothing to condition on (enable BOS or give text)");
-        int span = model.streamingSpan();
-        boolean streaming = span > 0;
-        if (!streaming && prompt.length > contextLength) {
-            throw new LongbowException("prompt of " + prompt.length + " tokens exceeds the context length of " + contextLength + " tokens");
-        }
-        if (maxTokens < 0) throw new LongbowException("max tokens must be >= 0, got " + maxTokens);
-        long start = System.nanoTime(), prefillNanos, firstNanos = 0;
-        // The cache accepts this request's positions only, and reserves memory as they are written.
-        long wanted = (long) prompt.length + Math.max(1, maxTokens);
-        int capacity = (int) (streaming ? Math.min(Integer.MAX_VALUE - 1, wanted) : Math.min(contextLength, wanted));
-        try (Transformer.State state = model.newState(ops, capacity, Math.min(model.options().prefillChunk(), prompt.length))) {
-            int[] tokens = new int[(int) Math.min(capacity + 1L, prompt.length + 1024L)];
-            System.arraycopy(prompt, 0, tokens, 0, prompt.length);
-            int length = prompt.length;
-            float[] logits = new float[model.config().vocabSize()];
-            Sampler sampler = new Sampler(sampling);
-            TokenDecoder decoder = tokenizer.decoder();
-            StopReason reason = StopReason.MAX_TOKENS;
-            // The decoder sees the prompt even when it is not echoed: the first generated piece depends on what preceded it.
-            StringBuilder promptText = new StringBuilder();
-            for (int t : prompt) promptText.append(decoder.next(t));
-            if (echoPrompt && !promptText.isEmpty()) sink.accept(-1, promptText.toString(), null);
-            int[] chunk = new int[state.chunk()];
-            // Streaming, no distance exceeds the span, so the rotary table is chosen for it and stops changing there
-            // (a change re-runs the sequence from position 0, which needs every token).
-            model.prepare(state, streaming ? Math.min(prompt.length, span) : prompt.length);
-            if (!prefill(model, ops, state, tokens, prompt.length, chunk, logits, cancelled)) {
-                return new Result(java.util.Arrays.copyOf(tokens, length), prompt.length, 0, StopReason.CANCELLED, System.nanoTime() - start, 0, 0,
-                        state.cache().scoresSkipped(), state.cache().reservedBytes());
+        BatchScheduler.Request request = new BatchScheduler.Request(prompt, sampling, maxTokens, echoPrompt, topLogprobs, sink, cancelled);
+        LongbowException invalid = invalid(request, model, contextLength);
+        if (invalid != null) throw invalid;
+        ScheduledSequence sequence = new ScheduledSequence(request, model.config().vocabSize());
+        try {
+            sequence.start(model, ops, tokenizer, contextLength);
+            while (!sequence.done()) {
+                if (cancelled.getAsBoolean()) sequence.finish(StopReason.CANCELLED);
+                else if (sequence.prefilling()) sequence.prefillChunk(ops);
+                else sequence.decodeStep(ops);
             }
-            prefillNanos = System.nanoTime() - start;
-            int generated = 0;
-            int[] one = new int[1];
-            while (generated < maxTokens) {
-                if (cancelled.getAsBoolean()) {
-                    reason = StopReason.CANCELLED;
-                    break;
-                }
-                int next = sampler.sample(logits, tokens, length);
-                if (tokenizer.isEndOfText(next)) {
-                    reason = StopReason.END_OF_TEXT;
-                    break;
-                }
-                if (length == tokens.length) tokens = java.util.Arrays.copyOf(tokens, (int) Math.min(capacity + 1L, 2L * length));
-                tokens[length++] = next;
-                generated++;
-                if (generated == 1) firstNanos = System.nanoTime() - start;
-                // From the logits the sampler saw, which the next forward overwrites.
-                TokenLogprobs lp = topLogprobs >= 0 ? TokenLogprobs.of(logits, next, topLogprobs) : null;
-                sink.accept(next, decoder.next(next), lp);
-                if (length > capacity) { // the new token has no position left to be run at
-                    reason = StopReason.CONTEXT_FULL;
-                    break;
-                }
-                if (generated == maxTokens) break;
-                if (model.prepare(state, streaming ? Math.min(length, span) : length)) {
-                    // The rotary scale grew with the sequence: every cached key was made with the old one.
-                    if (!prefill(model, ops, state, tokens, length, chunk, logits, cancelled)) {
-                        reason = StopReason.CANCELLED;
-                        break;
-                    }
-                } else {
-                    one[0] = next;
-                    model.forward(ops, state, one, 1, length - 1, logits);
-                }
-            }
-            String rest = decoder.flush();
-            if (!rest.isEmpty()) sink.accept(-1, rest, null);
-            long decodeNanos = generated > 1 ? System.nanoTime() - start - firstNanos : 0; // time after the first token
-            return new Result(java.util.Arrays.copyOf(tokens, length), prompt.length, generated, reason, prefillNanos, Math.max(0, decodeNanos), firstNanos,
-                    state.cache().scoresSkipped(), state.cache().reservedBytes());
+        } catch (RuntimeException | Error e) {
+            sequence.fail(e);
+            throw e;
         }
+        return sequence.result.join();
     }
 
-    /** Runs tokens[0, length) through the model from position 0, chunk by chunk; false if cancelled. */
-    private static boolean prefill(Transformer model, Ops ops, Transformer.State state, int[] tokens, int length, int[] chunk,
-                                   float[] logits, BooleanSupplier cancelled) {
-        for (int pos = 0; pos < length; pos += chunk.length) {
-            if (cancelled.getAsBoolean()) return false;
-            int n = Math.min(chunk.length, length - pos);
-            System.arraycopy(tokens, pos, chunk, 0, n);
-            model.forward(ops, state, chunk, n, pos, logits);
+    /** Why a request cannot run (checked before anything is allocated), or null. */
+    static LongbowException invalid(BatchScheduler.Request r, Transformer model, int contextLength) {
+        int[] prompt = r.prompt();
+        if (prompt.length == 0) return new LongbowException("empty prompt: nothing to condition on (enable BOS or give text)");
+        if (model.streamingSpan() == 0 && prompt.length > contextLength) {
+            return new LongbowException("prompt of " + prompt.length + " tokens exceeds the context length of " + contextLength + " tokens");
         }
-        return true;
+        if (r.maxTokens() < 0) return new LongbowException("max tokens must be >= 0, got " + r.maxTokens());
+        for (int t : prompt) {
+            if (t < 0 || t >= model.config().vocabSize()) return new LongbowException("token id " + t + " is outside the vocabulary");
+        }
+        return null;
     }
 }

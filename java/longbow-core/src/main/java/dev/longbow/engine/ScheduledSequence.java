@@ -13,7 +13,7 @@ import java.util.concurrent.CompletableFuture;
  * is. It runs {@link Generation}'s steps one at a time, as the scheduler calls them: prefill chunks, then after each
  * batched decode step {@link #afterLogits} samples, delivers and decides whether to go on, with the same stop rules
  * (end of text, token budget, context, cancellation) and the same re-prefill when a length-dependent rotary table
- * changes. Used by the scheduler thread only.
+ * changes. Used by one thread at a time: the scheduler's, or the caller's in {@link Generation#run}.
  */
 final class ScheduledSequence {
     final BatchScheduler.Request request;
@@ -24,6 +24,7 @@ final class ScheduledSequence {
     private Transformer model;
     private Transformer.State state;
     private int[] tokens, chunk;
+    private final int[] one = new int[1];
     private int length, capacity, span, generated;
     private Sampler sampler;
     private Tokenizer tokenizer;
@@ -94,6 +95,13 @@ final class ScheduledSequence {
         prefilled += n;
         if (prefilled < prefillTarget) return;
         if (prefillNanos == 0) prefillNanos = System.nanoTime() - admitted;
+        afterLogits();
+    }
+
+    /** Runs the pending token alone (the unbatched decode step), then samples the next. */
+    void decodeStep(Ops ops) {
+        one[0] = pending;
+        model.forward(ops, state, one, 1, length - 1, logits);
         afterLogits();
     }
 
