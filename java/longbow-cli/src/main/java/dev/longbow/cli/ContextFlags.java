@@ -15,10 +15,8 @@ import java.util.stream.Collectors;
 
 /** The long-context options every model-running command shares: RoPE scaling overrides and attention settings. */
 final class ContextFlags {
-    static final String ROPE_HELP = """
-              --rope-scaling METHOD       none|linear|ntk|dynamic|yarn|llama3|longrope|elastic (default: the model's)
-              --rope-factor F             scaling factor (default: --ctx over the trained context; dynamic: 1)
-              --rope-original-ctx N       trained context (default: the model's)
+    /** The per-method parameters, shared with rope-table (which words the three above for a run without a model). */
+    static final String ROPE_PARAMETER_HELP = """
               --rope-beta-fast X          yarn (default 32)
               --rope-beta-slow X          yarn (default 1)
               --rope-low-freq-factor X    llama3 (default 1)
@@ -28,6 +26,12 @@ final class ContextFlags {
               --rope-elastic-gamma G      elastic (default 0.5)
               --rope-elastic-k K          elastic (default 0.7)
             """;
+
+    static final String ROPE_HELP = """
+              --rope-scaling METHOD       none|linear|ntk|dynamic|yarn|llama3|longrope|elastic (default: the model's)
+              --rope-factor F             scaling factor (default: --ctx over the trained context; dynamic: 1)
+              --rope-original-ctx N       trained context (default: the model's)
+            """ + ROPE_PARAMETER_HELP;
 
     static final String HELP = ROPE_HELP + """
               --attn-temperature T        auto (the method's own) | none | a value: softmax(QK^T / (sqrt(d) T))

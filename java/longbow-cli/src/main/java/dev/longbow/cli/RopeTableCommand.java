@@ -36,16 +36,8 @@ final class RopeTableCommand implements Command {
                   --ctx N                     model context (max_position_embeddings)
                   --rope-original-ctx N       trained context (original_max_position_embeddings; default --ctx)
                   --seq-len N                 current sequence length (dynamic, longrope, elastic; default: within the trained context)
-                  --rope-beta-fast X          yarn (default 32)
-                  --rope-beta-slow X          yarn (default 1)
-                  --rope-low-freq-factor X    llama3 (default 1)
-                  --rope-high-freq-factor X   llama3 (default 4)
-                  --rope-short-factor a,b,... longrope, head-dim/2 values
-                  --rope-long-factor a,b,...  longrope, head-dim/2 values
-                  --rope-elastic-gamma G      elastic (default 0.5)
-                  --rope-elastic-k K          elastic (default 0.7)
                   --json                      print {"inv_freq": [...], "attention_factor": x} (+ "attention_temperature" for elastic)
-                """;
+                """ + ContextFlags.ROPE_PARAMETER_HELP;
     }
 
     @Override

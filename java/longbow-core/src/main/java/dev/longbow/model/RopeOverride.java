@@ -29,9 +29,9 @@ public record RopeOverride(RopeScaling.Method method, Float factor, Integer orig
     }
 
     public boolean isEmpty() {
-        return equals(NONE) || (method == null && factor == null && originalContext == null && betaFast == null && betaSlow == null
+        return method == null && factor == null && originalContext == null && betaFast == null && betaSlow == null
                 && lowFreqFactor == null && highFreqFactor == null && shortFactor == null && longFactor == null
-                && elasticGamma == null && elasticK == null);
+                && elasticGamma == null && elasticK == null;
     }
 
     /**
