@@ -84,6 +84,28 @@ final class Args {
         }
     }
 
+    /** A size in bytes: digits, optionally followed by K, M, G or T (binary: 1K = 1024). */
+    long bytes(String name, long dflt) {
+        String v = values.get(name);
+        if (v == null) return dflt;
+        String digits = v.trim();
+        int shift = 0;
+        if (!digits.isEmpty()) {
+            int unit = "KMGT".indexOf(Character.toUpperCase(digits.charAt(digits.length() - 1)));
+            if (unit >= 0) {
+                shift = 10 * (unit + 1);
+                digits = digits.substring(0, digits.length() - 1);
+            }
+        }
+        try {
+            long n = Long.parseLong(digits);
+            if (n <= 0 || n > Long.MAX_VALUE >> shift) throw new NumberFormatException();
+            return n << shift;
+        } catch (NumberFormatException e) {
+            throw new LongbowException(command + ": " + name + " expects a positive size such as 512M or 4G, got '" + v + "'");
+        }
+    }
+
     float number(String name, float dflt) {
         String v = values.get(name);
         if (v == null) return dflt;

@@ -36,7 +36,8 @@ final class BatchCommand implements Command {
                 template yet), and optionally max_tokens, temperature, top_p, top_k, min_p, seed, repeat_penalty and
                 stop (a string or a list: the text is cut where one starts); any other field makes the line malformed,
                 so that a misspelt one cannot silently change a run. Each output line has the id, text,
-                prompt_tokens, completion_tokens, finish_reason (stop | length | context), prefill_tok_s,
+                prompt_tokens, completion_tokens, cached_prompt_tokens (found computed by an earlier line with the
+                same prompt prefix), finish_reason (stop | length | context), prefill_tok_s,
                 decode_tok_s, ttft_ms, seconds and seed; an item that cannot run (a prompt longer than the context)
                 gets a line with "error" instead. With --concurrency above 1, lines come out in the order they finish.
 
@@ -48,6 +49,7 @@ final class BatchCommand implements Command {
                   --concurrency N     generations at once (default 1); above 1 they decode as one batch
                                       (continuous batching: each step reads the weights once for all N)
                   --no-batching       with --concurrency, run each generation's own forward passes instead
+                """ + BatchingFlags.HELP + """
                   --strict            check the whole input first and stop at a malformed line instead of skipping it
                   --retry-errors      run again the ids whose earlier result was an error (their lines are removed)
                   --max-tokens N      default for lines without max_tokens (256)
@@ -65,12 +67,12 @@ final class BatchCommand implements Command {
     @Override
     public Set<String> valuedOptions() {
         return ContextFlags.with(Set.of("--model", "--tokenizer", "--threads", "--ctx", "--input", "--output", "--concurrency",
-                "--max-tokens", "--temperature", "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--seed"));
+                "--max-tokens", "--temperature", "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--seed", "--kv-memory"));
     }
 
     @Override
     public Set<String> flags() {
-        return Set.of("--strict", "--retry-errors", "--no-batching", "--no-bos", "--parse-special", "--reference-kernels");
+        return Set.of("--strict", "--retry-errors", "--no-batching", "--no-bos", "--parse-special", "--reference-kernels", "--no-prefix-cache");
     }
 
     @Override
@@ -102,14 +104,17 @@ final class BatchCommand implements Command {
             int already = parsed.items().size() - todo.size();
             BatchRunner.Outcome outcome = null;
             BatchProgress progress = null;
+            dev.longbow.engine.BatchScheduler.Stats batching = null;
             if (!todo.isEmpty()) {
                 try (Model model = Longbow.load(ModelOptions.model(a), ModelOptions.load(a))) {
                     // The worker threads then only wait on the shared scheduler, which runs their generations together.
-                    if (concurrency > 1 && !a.has("--no-batching")) model.enableBatching(Math.min(concurrency, todo.size()));
+                    BatchingFlags.apply(model, a, concurrency > 1 && !a.has("--no-batching"), Math.min(concurrency, todo.size()),
+                            "it needs --concurrency above 1 and no --no-batching");
                     boolean terminal = Terminal.stderrIsTerminal();
                     progress = new BatchProgress(err, terminal, parsed.items().size(), already, System.nanoTime());
                     outcome = BatchRunner.run(model, todo, concurrency, !a.has("--no-bos"), a.has("--parse-special"), results, progress,
                             terminal ? 200_000_000L : 1_000_000_000L);
+                    batching = model.batchingStats();
                 }
             }
             String skipped = parsed.problems().isEmpty() ? "" : ", " + parsed.problems().size() + " malformed lines skipped";
@@ -124,6 +129,12 @@ final class BatchCommand implements Command {
                 err.printf("longbow: batch: %d written (%d with an error), %d already in %s%s%s; %d tokens in %.1f s (%.1f tok/s)%n",
                         outcome.results() + outcome.errors(), outcome.errors(), already, output, errorsBefore, skipped,
                         progress.tokens(), seconds, progress.tokens() / seconds);
+                if (batching != null && batching.decodeSteps() > 0) {
+                    err.printf("longbow: batch: continuous batching: %d decode steps of %.1f sequences on average, %d preemptions, "
+                                    + "%d prompt tokens taken from shared prefixes, KV budget %d blocks%n",
+                            batching.decodeSteps(), batching.decodedRows() / (double) batching.decodeSteps(), batching.preemptions(),
+                            batching.kv().prefixHits(), batching.kv().capacityBlocks());
+                }
             }
         }
         return 0;

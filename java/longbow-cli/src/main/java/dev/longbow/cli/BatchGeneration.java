@@ -49,6 +49,7 @@ final class BatchGeneration {
         o.put("text", cut[0] >= 0 ? text.substring(0, cut[0]) : r.text());
         o.put("prompt_tokens", r.promptTokens());
         o.put("completion_tokens", r.generatedTokens());
+        o.put("cached_prompt_tokens", r.cachedPromptTokens());
         o.put("finish_reason", cut[0] >= 0 ? "stop" : switch (r.stopReason()) {
             case END_OF_TEXT -> "stop";
             case MAX_TOKENS -> "length";

@@ -38,6 +38,7 @@ final class ServeCommand implements Command {
                   --parallel N        requests running the model at once, the rest wait (default 4); above 1
                                       they decode as one batch (each step reads the weights once for all)
                   --no-batching       with --parallel, run each request's own forward passes instead
+                """ + BatchingFlags.HELP + """
                   --max-body BYTES    largest request body accepted (default 8388608)
                   --chat-template F   a Jinja chat template file to use instead of the model's
                 """ + ModelOptions.HELP;
@@ -46,12 +47,12 @@ final class ServeCommand implements Command {
     @Override
     public Set<String> valuedOptions() {
         return ContextFlags.with(Set.of("--model", "--tokenizer", "--threads", "--ctx", "--host", "--port", "--api-key", "--parallel",
-                "--max-body", "--chat-template"));
+                "--max-body", "--chat-template", "--kv-memory"));
     }
 
     @Override
     public Set<String> flags() {
-        return Set.of("--reference-kernels", "--no-batching");
+        return Set.of("--reference-kernels", "--no-batching", "--no-prefix-cache");
     }
 
     @Override
@@ -68,7 +69,8 @@ final class ServeCommand implements Command {
                 key == null || key.isEmpty() ? null : key, a.integer("--parallel", ServerOptions.DEFAULT_PARALLEL),
                 a.longValue("--max-body", ServerOptions.DEFAULT_MAX_BODY), modelPath, a.path("--tokenizer"), a.path("--chat-template"));
         try (Model model = Longbow.load(modelPath, ModelOptions.load(a))) {
-            if (options.parallel() > 1 && !a.has("--no-batching")) model.enableBatching(options.parallel());
+            BatchingFlags.apply(model, a, options.parallel() > 1 && !a.has("--no-batching"), options.parallel(),
+                    "it needs --parallel above 1 and no --no-batching");
             Server server = Server.start(model, options, err);
             // SIGINT/SIGTERM: stop running generations and close the socket before the JVM goes.
             Thread hook = new Thread(server::close, "longbow-serve-shutdown");

@@ -86,6 +86,37 @@ class BatchCliTest {
     }
 
     @Test
+    void aTightKvBudgetPreemptsAndRecomputesWithoutChangingTheText() throws Exception {
+        String[] lines = new String[4];
+        for (int i = 0; i < lines.length; i++) {
+            lines[i] = "{\"id\": " + i + ", \"prompt\": \"" + List.of("Once upon a time", "Lily and Ben", "The dog", "A cat sat").get(i)
+                    + "\", \"temperature\": 0, \"max_tokens\": 100}";
+        }
+        Path in = write("prompts.jsonl", lines);
+        Path independent = dir.resolve("independent.jsonl"), tight = dir.resolve("tight.jsonl");
+        CliTest.Run r = batch(in, independent, "--concurrency", "4", "--no-batching");
+        assertEquals(0, r.code(), r.err());
+        // Three KV blocks of 64 positions (80 KiB each for this model): three sequences start, then each needs a second block.
+        r = batch(in, tight, "--concurrency", "4", "--kv-memory", "240K");
+        assertEquals(0, r.code(), r.err());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+) preemptions, .* KV budget 3 blocks").matcher(r.err());
+        assertTrue(m.find() && Integer.parseInt(m.group(1)) > 0, r.err());
+        Map<String, Map<String, Object>> a = byId(results(independent)), c = byId(results(tight));
+        for (String id : a.keySet()) {
+            assertEquals(a.get(id).get("text"), c.get(id).get("text"), "id " + id);
+            assertEquals(a.get(id).get("finish_reason"), c.get(id).get("finish_reason"), "id " + id);
+        }
+    }
+
+    @Test
+    void batchingOptionsAreCheckedWithOneLineErrors() throws Exception {
+        Path in = write("prompts.jsonl", "{\"id\": 1, \"prompt\": \"Once\", \"max_tokens\": 2}");
+        assertOneLineError(batch(in, dir.resolve("a.jsonl"), "--concurrency", "2", "--kv-memory", "12Q"), "--kv-memory expects a positive size");
+        assertOneLineError(batch(in, dir.resolve("b.jsonl"), "--concurrency", "2", "--kv-memory", "1K"), "holds no block");
+        assertOneLineError(batch(in, dir.resolve("c.jsonl"), "--kv-memory", "1M"), "--kv-memory applies to continuous batching, which is off");
+    }
+
+    @Test
     void fullRunWritesOneCompleteLinePerPrompt() throws Exception {
         Path in = write("prompts.jsonl",
                 "{\"id\": 1, \"prompt\": \"Once upon a time\", \"temperature\": 0, \"max_tokens\": 20}",
@@ -103,7 +134,7 @@ class BatchCliTest {
         Map<String, Map<String, Object>> byId = byId(results(out));
         assertEquals(Set.of("1", "\"two\"", "3", "4", "5", "6"), byId.keySet());
         for (var l : byId.values()) {
-            assertEquals(List.of("id", "text", "prompt_tokens", "completion_tokens", "finish_reason", "prefill_tok_s", "decode_tok_s",
+            assertEquals(List.of("id", "text", "prompt_tokens", "completion_tokens", "cached_prompt_tokens", "finish_reason", "prefill_tok_s", "decode_tok_s",
                     "ttft_ms", "seconds", "seed"), List.copyOf(l.keySet()), l.toString());
             assertTrue(Set.of("stop", "length").contains(l.get("finish_reason")), l.toString());
             assertTrue(((Number) l.get("seconds")).doubleValue() >= 0);

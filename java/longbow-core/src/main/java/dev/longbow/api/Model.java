@@ -65,6 +65,12 @@ public final class Model implements AutoCloseable {
         return Collections.unmodifiableMap(file.metadata());
     }
 
+    /** Continuous batching's counters (batch shape, preemptions, KV blocks, prefix hits); null until {@link #enableBatching}. */
+    public BatchScheduler.Stats batchingStats() {
+        BatchScheduler s = scheduler;
+        return s == null ? null : s.stats();
+    }
+
     /**
      * From now on, {@link #generate} and {@link #stream} run through one shared scheduler that decodes up to
      * {@code maxBatch} generations together (continuous batching, see {@link BatchScheduler}): each decode step reads
@@ -73,17 +79,21 @@ public final class Model implements AutoCloseable {
      * a step or two ahead: a cancel set from a listener (a stop sequence) stops the generation that much later than
      * without batching (the extra tokens are delivered and counted). Call it once, before generating.
      */
-    public dev.longbow.engine.BatchScheduler.Stats batchingStats() {
-        BatchScheduler s = scheduler;
-        return s == null ? null : s.stats();
+    public void enableBatching(int maxBatch) {
+        enableBatching(maxBatch, 0, true);
     }
 
-    public void enableBatching(int maxBatch) {
+    /**
+     * As {@link #enableBatching(int)}, with the KV cache of all sequences together bounded by {@code kvMemoryBytes}
+     * (0: {@link BatchScheduler#defaultKvMemory}; past it, sequences are preempted and recomputed later) and
+     * sequences sharing the cache of identical prompt prefixes when {@code sharePrefixes}.
+     */
+    public void enableBatching(int maxBatch, long kvMemoryBytes, boolean sharePrefixes) {
         lifecycle.writeLock().lock();
         try {
             if (closed) throw new IllegalStateException("model is closed");
             if (scheduler != null) throw new IllegalStateException("batching is already enabled, for " + scheduler.maxBatch() + " sequences");
-            scheduler = new BatchScheduler(transformer, ops, tokenizer, contextLength, maxBatch);
+            scheduler = new BatchScheduler(transformer, ops, tokenizer, contextLength, maxBatch, kvMemoryBytes, sharePrefixes);
         } finally {
             lifecycle.writeLock().unlock();
         }
@@ -119,7 +129,8 @@ public final class Model implements AutoCloseable {
                             contextLength, request.echoPrompt(), request.logprobs(), sink, request.cancelled()::get)
                     : scheduled(batching, request, prompt, sink);
             return new GenerateResult(text.toString(), r.tokens(), r.promptTokens(), r.generatedTokens(), r.stopReason(),
-                    r.prefillTokensPerSecond(), r.decodeTokensPerSecond(), r.firstTokenNanos() / 1e6, r.attentionFlopsSkipped(), r.kvCacheBytes());
+                    r.prefillTokensPerSecond(), r.decodeTokensPerSecond(), r.firstTokenNanos() / 1e6, r.attentionFlopsSkipped(), r.kvCacheBytes(),
+                    r.cachedPromptTokens());
         } finally {
             lifecycle.readLock().unlock();
         }

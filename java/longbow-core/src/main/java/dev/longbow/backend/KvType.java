@@ -8,6 +8,21 @@ import java.util.Locale;
 public enum KvType {
     F32, F16, Q8;
 
+    /** Bytes one stored element takes. */
+    public int elementBytes() {
+        return switch (this) {
+            case F32 -> 4;
+            case F16 -> 2;
+            case Q8 -> 1;
+        };
+    }
+
+    /** Bytes the keys and values of one position take over every layer (Q8: with one float scale per head each). */
+    public long bytesPerPosition(int layers, int kvHeads, int headDim) {
+        long perHead = 2L * (headDim * elementBytes() + (this == Q8 ? Float.BYTES : 0));
+        return layers * kvHeads * perHead;
+    }
+
     public String key() {
         return name().toLowerCase(Locale.ROOT);
     }

@@ -21,6 +21,12 @@ public interface Ops extends AutoCloseable {
      */
     KvCache allocateKvCache(int layers, int contextLength, int kvHeads, int headDim, KvType type);
 
+    /**
+     * A pool of KV blocks for the caches of many sequences, holding at most {@code budgetBytes} (see {@link KvBlockPool}):
+     * what a scheduler uses to share prompt prefixes and to bound the memory of the whole batch.
+     */
+    KvBlockPool allocateKvPool(int layers, int kvHeads, int headDim, KvType type, long budgetBytes);
+
     /** out[t] = table[tokens[t]]. */
     void embed(Act out, Tensor table, int[] tokens, int n);
 

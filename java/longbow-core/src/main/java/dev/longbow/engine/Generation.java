@@ -29,10 +29,13 @@ public final class Generation {
 
     /**
      * {@code attentionFlopsSkipped}: the fraction of dense causal attention's score FLOPs that were not computed;
-     * {@code kvCacheBytes}: the memory the KV cache held at the end, the most it held at any time.
+     * {@code kvCacheBytes}: the memory the KV cache held at the end, the most it held at any time (in a scheduler's
+     * shared pool, the blocks it held); {@code cachedPromptTokens}: prompt positions found already computed by an
+     * earlier sequence (prefix sharing); {@code preemptions}: times the scheduler took its cache away to make room.
      */
     public record Result(int[] tokens, int promptTokens, int generatedTokens, StopReason stopReason,
-                         long prefillNanos, long decodeNanos, long firstTokenNanos, double attentionFlopsSkipped, long kvCacheBytes) {
+                         long prefillNanos, long decodeNanos, long firstTokenNanos, double attentionFlopsSkipped, long kvCacheBytes,
+                         int cachedPromptTokens, int preemptions) {
         public double prefillTokensPerSecond() {
             return prefillNanos == 0 ? 0 : promptTokens * 1e9 / prefillNanos;
         }
@@ -57,7 +60,7 @@ public final class Generation {
         if (invalid != null) throw invalid;
         ScheduledSequence sequence = new ScheduledSequence(request, model.config().vocabSize());
         try {
-            sequence.start(model, ops, tokenizer, contextLength);
+            sequence.start(model, ops, tokenizer, contextLength, null, false);
             while (!sequence.done()) {
                 if (cancelled.getAsBoolean()) sequence.finish(StopReason.CANCELLED);
                 else if (sequence.prefilling()) sequence.prefillChunk(ops);

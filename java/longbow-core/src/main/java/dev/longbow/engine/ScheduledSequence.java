@@ -1,5 +1,6 @@
 package dev.longbow.engine;
 
+import dev.longbow.backend.KvBlockPool;
 import dev.longbow.backend.Ops;
 import dev.longbow.model.Transformer;
 import dev.longbow.tokenizer.TokenDecoder;
@@ -32,6 +33,13 @@ final class ScheduledSequence {
     final float[] logits;
     /** Prefill progress: tokens[0, prefilled) are in the cache, tokens[0, prefillTarget) must be. */
     private int prefilled, prefillTarget;
+    /** Positions whose keys and values the cache holds, made under the current rotary table. */
+    private int cached;
+    private KvBlockPool pool;
+    private boolean sharePrefixes;
+    private int cachedPromptTokens, preemptions;
+    /** Order of submission, kept through preemption: the scheduler's tie-break and its choice of whom to preempt. */
+    long arrival;
     /** The sampled token the next decode step runs, at position length - 1; -1 while prefilling or done. */
     private int pending = -1;
     private boolean done;
@@ -41,26 +49,87 @@ final class ScheduledSequence {
         this.logits = new float[vocabSize];
     }
 
-    /** Allocates the sequence's state and delivers the prompt's text when echoed; prefill comes next. */
-    void start(Transformer model, Ops ops, Tokenizer tokenizer, int contextLength) {
+    /**
+     * Allocates the sequence's state and delivers the prompt's text when echoed; prefill comes next. With a pool the
+     * cache takes its blocks from it and, when {@code sharePrefixes}, starts with the longest prefix of the prompt
+     * another sequence already computed.
+     */
+    void start(Transformer model, Ops ops, Tokenizer tokenizer, int contextLength, KvBlockPool pool, boolean sharePrefixes) {
         this.model = model;
         this.tokenizer = tokenizer;
+        this.pool = pool;
+        this.sharePrefixes = pool != null && sharePrefixes && model.prefixesSharable();
         admitted = System.nanoTime();
         int[] prompt = request.prompt();
         span = model.streamingSpan();
         long wanted = (long) prompt.length + Math.max(1, request.maxTokens());
         capacity = (int) (span > 0 ? Math.min(Integer.MAX_VALUE - 1, wanted) : Math.min(contextLength, wanted));
-        state = model.newState(ops, capacity, Math.min(model.options().prefillChunk(), prompt.length));
         tokens = Arrays.copyOf(prompt, (int) Math.min(capacity + 1L, prompt.length + 1024L));
         length = prompt.length;
-        chunk = new int[state.chunk()];
         sampler = new Sampler(request.sampling());
         decoder = tokenizer.decoder();
         StringBuilder promptText = new StringBuilder();
         for (int t : prompt) promptText.append(decoder.next(t));
         if (request.echoPrompt() && !promptText.isEmpty()) request.sink().accept(-1, promptText.toString(), null);
+        allocate(ops);
+        cachedPromptTokens = prefilled;
+    }
+
+    boolean started() {
+        return model != null;
+    }
+
+    /** Runs again after {@link #preempt}: recomputes every token so far (from its prefix where it can), then goes on. */
+    void resume(Ops ops) {
+        allocate(ops);
+    }
+
+    /** A fresh cache, and prefill set to compute tokens[0, length) into it, less a prefix found already computed. */
+    private void allocate(Ops ops) {
+        int chunkSize = Math.min(model.options().prefillChunk(), length);
+        state = pool == null ? model.newState(ops, capacity, chunkSize) : model.newState(ops, pool, capacity, chunkSize);
+        if (chunk == null || chunk.length != state.chunk()) chunk = new int[state.chunk()];
         model.prepare(state, scaledLength());
         prefillTarget = length;
+        prefilled = 0;
+        // The last token runs even when its block was found: its logits are what prefill is for (the block is copied first).
+        if (sharePrefixes) prefilled = Math.min(length - 1, pool.attachPrefix(state.cache(), tokens, length, model.prefixSalt(state)));
+        cached = prefilled;
+    }
+
+    /**
+     * Gives the cache back so that others can run, offering what it computed to later sequences (its own resumption
+     * among them); {@link #resume} recomputes it. Tokens already delivered stay delivered.
+     */
+    void preempt() {
+        publish();
+        state.close();
+        state = null;
+        pending = -1;
+        prefilled = 0;
+        cached = 0;
+        preemptions++;
+    }
+
+    /** Blocks the next step of this sequence (a prefill chunk or a decode step) takes from the pool. */
+    int blocksForNextStep() {
+        int to = prefilling() ? prefilled + Math.min(chunk.length, prefillTarget - prefilled) : cached + 1;
+        return pool.blocksToWrite(state.cache(), cached, to);
+    }
+
+    /** Blocks this sequence takes from the pool before its prompt (or recomputation) is in the cache and one more token decoded. */
+    int blocksAhead() {
+        return pool.blocksToWrite(state.cache(), cached, length + 1);
+    }
+
+    /** Blocks a sequence not yet running takes for its tokens so far and one more, ignoring prefixes it might find. */
+    int blocksToStart(int blockPositions) {
+        int n = started() ? length : request.prompt().length;
+        return n / blockPositions + 1;
+    }
+
+    private void publish() {
+        if (sharePrefixes && state != null) pool.publishPrefix(state.cache(), tokens, cached, model.prefixSalt(state));
     }
 
     boolean done() {
@@ -93,8 +162,10 @@ final class ScheduledSequence {
         System.arraycopy(tokens, prefilled, chunk, 0, n);
         model.forward(ops, state, chunk, n, prefilled, logits);
         prefilled += n;
+        cached = prefilled;
         if (prefilled < prefillTarget) return;
         if (prefillNanos == 0) prefillNanos = System.nanoTime() - admitted;
+        publish();
         afterLogits();
     }
 
@@ -107,6 +178,7 @@ final class ScheduledSequence {
 
     /** With fresh logits for the last token: samples, delivers, and either stops or queues the next decode step. */
     void afterLogits() {
+        cached = length;
         pending = -1;
         if (generated >= request.maxTokens()) {
             finish(StopReason.MAX_TOKENS);
@@ -130,6 +202,7 @@ final class ScheduledSequence {
         } else if (model.prepare(state, scaledLength())) {
             // The rotary scale grew with the sequence: every cached key was made with the old one.
             prefilled = 0;
+            cached = 0;
             prefillTarget = length;
         } else {
             pending = next;
@@ -150,13 +223,15 @@ final class ScheduledSequence {
             if (!rest.isEmpty()) request.sink().accept(-1, rest, null);
             long now = System.nanoTime();
             long decodeNanos = generated > 1 ? now - submitted - firstNanos : 0;
+            publish();
             result.complete(new Generation.Result(Arrays.copyOf(tokens, length), request.prompt().length, generated, reason,
                     prefillNanos == 0 ? now - admitted : prefillNanos, Math.max(0, decodeNanos), firstNanos,
-                    state.cache().scoresSkipped(), state.cache().reservedBytes()));
+                    state == null ? 0 : state.cache().scoresSkipped(), state == null ? 0 : state.cache().reservedBytes(),
+                    cachedPromptTokens, preemptions));
         } catch (RuntimeException | Error e) {
             result.completeExceptionally(e);
         } finally {
-            state.close();
+            if (state != null) state.close();
         }
     }
 

@@ -3,6 +3,7 @@ package dev.longbow.model;
 import dev.longbow.LongbowException;
 import dev.longbow.backend.Act;
 import dev.longbow.backend.Attention;
+import dev.longbow.backend.KvBlockPool;
 import dev.longbow.backend.KvCache;
 import dev.longbow.backend.Ops;
 import dev.longbow.backend.Rope;
@@ -152,6 +153,38 @@ public final class Transformer {
     /** Working memory for one sequence of up to {@code contextLength} tokens, run {@code chunk} tokens at a time. */
     public State newState(Ops ops, int contextLength, int chunk) {
         return new State(ops, config, contextLength, chunk, options.kvType());
+    }
+
+    /** Working memory for one sequence whose cache takes its blocks from {@code pool} (see {@link #newKvPool}). */
+    public State newState(Ops ops, KvBlockPool pool, int contextLength, int chunk) {
+        return new State(ops, config, chunk, pool.newCache(contextLength));
+    }
+
+    /** A pool of KV blocks for many sequences of this model, holding at most {@code budgetBytes}. */
+    public KvBlockPool newKvPool(Ops ops, long budgetBytes) {
+        return ops.allocateKvPool(config.layers(), config.kvHeads(), config.headDim(), options.kvType(), budgetBytes);
+    }
+
+    /** Bytes the cache takes per position of a sequence. */
+    public long kvBytesPerPosition() {
+        return options.kvType().bytesPerPosition(config.layers(), config.kvHeads(), config.headDim());
+    }
+
+    /**
+     * Whether sequences may share cached prompt prefixes: not under LSH sparse attention, whose index of a cache's
+     * keys is filled as they are attended, so keys a sequence did not compute itself would be missing from it.
+     */
+    public boolean prefixesSharable() {
+        return options.sparse().pattern() != dev.longbow.backend.SparsePattern.LSH;
+    }
+
+    /**
+     * What decides {@code s}'s cached keys and values besides its tokens: the rotary table it was prepared with,
+     * named by the length bucket it was chosen for (0 when the table never depends on the length). Two sequences
+     * with the same tokens and the same salt have the same cache.
+     */
+    public long prefixSalt(State s) {
+        return fixedRope != null ? 0 : s.scaledLength;
     }
 
     /**

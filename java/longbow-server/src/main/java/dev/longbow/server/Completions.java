@@ -239,6 +239,8 @@ final class Completions {
             u.put("prompt_tokens", o.promptTokens());
             u.put("completion_tokens", o.completionTokens());
             u.put("total_tokens", o.promptTokens() + o.completionTokens());
+            // Prompt tokens whose keys and values an earlier request with the same prefix computed (prefix sharing).
+            u.put("prompt_tokens_details", Map.of("cached_tokens", o.cachedPromptTokens()));
             return u;
         }
     }

@@ -35,7 +35,7 @@ final class GenerationRun {
     }
 
     /** {@code finishReason} is OpenAI's: "stop" (end of text or a stop sequence) or "length"; null when cancelled. */
-    record Outcome(String text, String finishReason, int promptTokens, int completionTokens, List<Logprob> logprobs) {
+    record Outcome(String text, String finishReason, int promptTokens, int cachedPromptTokens, int completionTokens, List<Logprob> logprobs) {
         boolean cancelled() {
             return finishReason == null;
         }
@@ -70,7 +70,7 @@ final class GenerationRun {
             emit(stops.finish(), Integer.MAX_VALUE, pending, all, shown, wantLogprobs, deltas);
             finish = r.stopReason() == StopReason.END_OF_TEXT ? "stop" : "length";
         }
-        return new Outcome(shown.toString(), finish, r.promptTokens(), r.generatedTokens(), all);
+        return new Outcome(shown.toString(), finish, r.promptTokens(), r.cachedPromptTokens(), r.generatedTokens(), all);
     }
 
     /** Passes on {@code text} with the pending tokens that start before {@code releasedUpTo}. */

@@ -72,6 +72,13 @@ final class Metrics {
             counter(sb, "longbow_batch_sequences", "gauge", "Sequences in the last batched decode step.", batching.lastStepRows());
             counter(sb, "longbow_batch_decode_steps_total", "counter", "Batched decode steps run.", batching.decodeSteps());
             counter(sb, "longbow_batch_decoded_tokens_total", "counter", "Tokens those steps decoded (rows summed over steps; / steps = mean batch size).", batching.decodedRows());
+            counter(sb, "longbow_batch_preemptions_total", "counter", "Sequences preempted to free KV memory (recomputed when they run again).", batching.preemptions());
+            var kv = batching.kv();
+            counter(sb, "longbow_kv_blocks_capacity", "gauge", "KV blocks the memory budget holds (--kv-memory).", kv.capacityBlocks());
+            counter(sb, "longbow_kv_blocks_in_use", "gauge", "KV blocks held by running sequences.", kv.blocksInUse());
+            counter(sb, "longbow_kv_blocks_cached", "gauge", "KV blocks holding a finished sequence's prompt prefix, kept for reuse.", kv.blocksCached());
+            counter(sb, "longbow_prefix_cache_hit_tokens_total", "counter", "Prompt positions taken from an earlier sequence's identical prefix instead of computed.", kv.prefixHits());
+            counter(sb, "longbow_kv_copy_on_write_total", "counter", "Shared KV blocks copied before a sequence wrote into them.", kv.copiesOnWrite());
         }
         return sb.toString();
     }

@@ -60,6 +60,36 @@ class BatchedServingTest {
         }
     }
 
+    @Test
+    void aRepeatedPromptPrefixIsReportedAsCachedTokens() throws Exception {
+        String story = "Once upon a time, there was a little girl named Lily. She liked to play with her dog in the park. ".repeat(4);
+        try (Model model = Longbow.load(TestServer.bundledModel(), LoadOptions.DEFAULT.withThreads(2))) {
+            String alone = model.generate(new GenerateRequest(story + "Then", 12, SamplerParams.GREEDY, true, true, false, null)).text();
+            model.enableBatching(2);
+            try (TestServer s = TestServer.on(model, TestServer.bundledModel(), o -> o.withParallel(2))) {
+                long[] cached = new long[2];
+                for (int i = 0; i < 2; i++) {
+                    TestServer.Reply r = s.post("/v1/completions", "{\"prompt\": \"" + story + "Then\", \"max_tokens\": 12, \"temperature\": 0}");
+                    assertEquals(200, r.status(), r.body());
+                    assertEquals(alone, ServerTest.choice(r.json()).get("text"), "request " + i);
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> usage = (Map<String, Object>) r.json().get("usage");
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> details = (Map<String, Object>) usage.get("prompt_tokens_details");
+                    cached[i] = ((Number) details.get("cached_tokens")).longValue();
+                }
+                // The second request finds the first's whole blocks of 64 positions; its last token always runs.
+                long prompt = model.tokenizer().encode(story + "Then", true, false).length;
+                assertEquals(0, cached[0]);
+                assertEquals((prompt - 1) / 64 * 64, cached[1]);
+                String metrics = s.get("/metrics").body();
+                assertEquals(cached[1], metric(metrics, "longbow_prefix_cache_hit_tokens_total"));
+                org.junit.jupiter.api.Assertions.assertTrue(metric(metrics, "longbow_kv_blocks_cached") > 0, metrics);
+                assertEquals(0, metric(metrics, "longbow_kv_blocks_in_use"));
+            }
+        }
+    }
+
     private static long metric(String text, String name) {
         for (String line : text.split("\n")) if (line.startsWith(name + " ")) return Long.parseLong(line.substring(name.length() + 1).strip());
         throw new AssertionError(name + " missing from /metrics:\n" + text);

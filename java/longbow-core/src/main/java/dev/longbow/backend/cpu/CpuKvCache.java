@@ -1,25 +1,24 @@
 package dev.longbow.backend.cpu;
 
-import dev.longbow.LongbowException;
 import dev.longbow.backend.KvCache;
 import dev.longbow.backend.KvType;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 /**
- * Keys and values off the heap in blocks of {@link #BLOCK_POSITIONS} positions of every layer, reserved when a block's
- * first position is written: memory follows the positions used, not the context length, and a block table maps
- * position / BLOCK_POSITIONS to its block. One block holds all layers because which positions are visible never
- * depends on the layer, so a block is freed whole. Within a block: keys [layer][position][kvDim], values the same,
- * then (Q8 only) key scales [layer][position][kvHead] and value scales the same.
+ * Keys and values off the heap in blocks of {@link #BLOCK_POSITIONS} positions of every layer, taken from a
+ * {@link CpuKvPool} when a block's first position is written: memory follows the positions used, not the context
+ * length, and a block table maps position / BLOCK_POSITIONS to its block. One block holds all layers because which
+ * positions are visible never depends on the layer, so a block is freed whole.
  * <p>
  * Storage per {@link KvType}: F32; F16 (IEEE half, little-endian); Q8 (int8 with one float scale per position and
- * head, absmax / 127, rounded to nearest). Blocks evicted by {@link #evict} go to a spare list and are reused before
- * any new one is reserved, so the memory held is the most ever in use at once. The block table grows with the
- * highest position written (4 bytes per block), the only part that does not shrink.
+ * head, absmax / 127, rounded to nearest). Blocks evicted by {@link #evict} go back to the pool and are reused before
+ * any new one is reserved. A block shared with another cache of the same pool (an attached prefix) is copied before
+ * this cache writes into it. The block table grows with the highest position written (12 bytes per block), the only
+ * part that does not shrink.
  */
 final class CpuKvCache implements KvCache {
     static final int BLOCK_SHIFT = 6;
@@ -28,7 +27,9 @@ final class CpuKvCache implements KvCache {
     private static final int POSITION_MASK = BLOCK_POSITIONS - 1;
     private static final ValueLayout.OfShort F16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final Arena arena = Arena.ofShared();
+    final CpuKvPool pool;
+    /** This cache's own pool, closed with it (the single-sequence path), rather than a scheduler's. */
+    private final boolean ownsPool;
     final KvType type;
     final int layers;
     final int contextLength;
@@ -36,57 +37,61 @@ final class CpuKvCache implements KvCache {
     final int kvDim;
     final int headDim;
     private final int elementBytes;
-    /** Offsets within a block of the values, the key scales and the value scales (the last two Q8 only). */
     private final long valuesAt, keyScalesAt, valueScalesAt;
     final long blockBytes;
-    /** Refuse a block that would take the cache past this many bytes (the machine's memory; 0 = no limit). */
-    private final long memoryLimit;
     private final int maxBlocks;
+    /** Per block index: its memory (what attention reads) and its id in the pool (-1 when none). */
     private MemorySegment[] table;
-    private MemorySegment[] spare = new MemorySegment[4];
-    private int spareCount, blocksReserved;
+    private int[] ids;
+    private int held;
     /** Blocks below this were evicted (or never written); eviction resumes here. */
     private int evictedBelow;
 
     CpuKvCache(int layers, int contextLength, int kvHeads, int headDim, KvType type) {
-        this(layers, contextLength, kvHeads, headDim, type, PHYSICAL_MEMORY);
+        this(layers, contextLength, kvHeads, headDim, type, CpuKvPool.PHYSICAL_MEMORY);
     }
 
     CpuKvCache(int layers, int contextLength, int kvHeads, int headDim, KvType type, long memoryLimit) {
-        this.type = type;
-        this.layers = layers;
-        this.contextLength = contextLength;
-        this.kvHeads = kvHeads;
-        this.headDim = headDim;
-        this.kvDim = kvHeads * headDim;
-        this.memoryLimit = memoryLimit;
-        elementBytes = switch (type) {
-            case F32 -> 4;
-            case F16 -> 2;
-            case Q8 -> 1;
-        };
-        long rows = (long) layers * BLOCK_POSITIONS;
-        valuesAt = rows * kvDim * elementBytes;
-        keyScalesAt = 2 * valuesAt;
-        long scaleBytes = type == KvType.Q8 ? rows * kvHeads * Float.BYTES : 0;
-        valueScalesAt = keyScalesAt + scaleBytes;
-        blockBytes = valueScalesAt + scaleBytes;
-        maxBlocks = (int) ((contextLength + (long) BLOCK_POSITIONS - 1) >>> BLOCK_SHIFT);
-        table = new MemorySegment[Math.min(maxBlocks, 16)];
+        this(new CpuKvPool(layers, kvHeads, headDim, type, memoryLimit, false), contextLength, true);
     }
 
-    /** Read once: the query reads the OS's and cgroup's files, some 60 KB of garbage each time. */
-    private static final long PHYSICAL_MEMORY =
-            ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
+    CpuKvCache(CpuKvPool pool, int contextLength, boolean ownsPool) {
+        this.pool = pool;
+        this.ownsPool = ownsPool;
+        this.type = pool.type;
+        this.layers = pool.layers;
+        this.contextLength = contextLength;
+        this.kvHeads = pool.kvHeads;
+        this.headDim = pool.headDim;
+        this.kvDim = pool.kvDim;
+        elementBytes = pool.elementBytes;
+        valuesAt = pool.valuesAt;
+        keyScalesAt = pool.keyScalesAt;
+        valueScalesAt = pool.valueScalesAt;
+        blockBytes = pool.blockBytes;
+        maxBlocks = (int) ((contextLength + (long) BLOCK_POSITIONS - 1) >>> BLOCK_SHIFT);
+        table = new MemorySegment[Math.min(maxBlocks, 16)];
+        ids = new int[table.length];
+        Arrays.fill(ids, -1);
+    }
 
     /** Bytes one position of one layer takes: keys, values and their scales. */
     long bytesPerPositionPerLayer() {
         return blockBytes / ((long) layers * BLOCK_POSITIONS);
     }
 
+    /** Alone, every block its pool reserved (spares included); in a shared pool, the blocks it holds. */
     @Override
     public long reservedBytes() {
-        return blocksReserved * blockBytes;
+        return ownsPool ? pool.reservedBytes() : held * blockBytes;
+    }
+
+    int heldBlocks() {
+        return held;
+    }
+
+    int blockId(int b) {
+        return b < ids.length ? ids[b] : -1;
     }
 
     // Sparse attention's bookkeeping, kept apart from the key and value storage above.
@@ -119,37 +124,51 @@ final class CpuKvCache implements KvCache {
         return contextLength;
     }
 
-    private MemorySegment blockFor(int pos) {
-        int b = pos >>> BLOCK_SHIFT;
-        if (b >= table.length) {
-            if (b >= maxBlocks) throw new IllegalArgumentException("position " + pos + " is beyond the cache's " + contextLength);
-            table = java.util.Arrays.copyOf(table, (int) Math.min(maxBlocks, Math.max(b + 1L, 2L * table.length)));
-        }
-        MemorySegment block = table[b];
-        if (block == null) {
-            block = table[b] = spareCount > 0 ? spare[--spareCount] : reserve(pos);
-            evictedBelow = Math.min(evictedBelow, b);
-        }
-        return block;
+    private void ensureTable(int b, int pos) {
+        if (b < table.length) return;
+        if (b >= maxBlocks) throw new IllegalArgumentException("position " + pos + " is beyond the cache's " + contextLength);
+        int n = (int) Math.min(maxBlocks, Math.max(b + 1L, 2L * table.length));
+        int old = ids.length;
+        table = Arrays.copyOf(table, n);
+        ids = Arrays.copyOf(ids, n);
+        Arrays.fill(ids, old, n, -1);
     }
 
-    private MemorySegment reserve(int pos) {
-        long after = reservedBytes() + blockBytes;
-        // Allocation zero-fills, so a cache past the machine's memory would be killed by the OS rather than fail cleanly.
-        if (memoryLimit > 0 && after > memoryLimit) {
-            throw new LongbowException(String.format("the KV cache needs more than this machine's %.1f GiB of memory at position %,d; "
-                    + "use fewer tokens, --kv-type f16 or q8, or --attn-window with --attn-sinks", memoryLimit / (double) (1L << 30), pos));
+    /** The block position {@code pos} is written to: taken from the pool when absent, copied first when shared. */
+    private MemorySegment blockFor(int pos) {
+        int b = pos >>> BLOCK_SHIFT;
+        ensureTable(b, pos);
+        int id = ids[b];
+        if (id < 0) {
+            id = pool.take(pos);
+            held++;
+            evictedBelow = Math.min(evictedBelow, b);
+        } else if (pool.sharedBlock(id)) {
+            id = pool.copyOnWrite(id, pos);
+        } else {
+            pool.unpublish(id); // its contents are about to change
+            return table[b];
         }
-        MemorySegment block;
-        try {
-            block = arena.allocate(blockBytes, 64);
-        } catch (OutOfMemoryError e) {
-            throw new LongbowException(String.format("the KV cache needs more than the %.1f GiB that can be allocated here at position %,d; "
-                    + "use fewer tokens, --kv-type f16 or q8, or --attn-window with --attn-sinks", after / (double) (1L << 30), pos));
+        ids[b] = id;
+        return table[b] = pool.segment(id);
+    }
+
+    /** Block {@code b} now holds pool block {@code id}, already retained for this cache (an attached prefix). */
+    void attach(int b, int id) {
+        ensureTable(b, b << BLOCK_SHIFT);
+        ids[b] = id;
+        table[b] = pool.segment(id);
+        held++;
+    }
+
+    /** Blocks writing positions [from, to) takes from the pool: the absent ones and the shared ones. */
+    int blocksToWrite(int from, int to) {
+        int n = 0;
+        for (int b = from >>> BLOCK_SHIFT; b <= (to - 1) >>> BLOCK_SHIFT && to > from; b++) {
+            int id = blockId(b);
+            if (id < 0 || pool.sharedBlock(id)) n++;
         }
-        // The spare list can then take every block back without growing while tokens are decoded.
-        if (++blocksReserved > spare.length) spare = java.util.Arrays.copyOf(spare, 2 * blocksReserved);
-        return block;
+        return n;
     }
 
     @Override
@@ -157,9 +176,11 @@ final class CpuKvCache implements KvCache {
         int firstFree = (int) ((keep + (long) BLOCK_POSITIONS - 1) >>> BLOCK_SHIFT); // blocks holding a kept position stay
         int end = Math.min(table.length, Math.max(0, before) >>> BLOCK_SHIFT);      // blocks wholly below before
         for (int b = Math.max(firstFree, evictedBelow); b < end; b++) {
-            if (table[b] != null) {
-                spare[spareCount++] = table[b];
+            if (ids[b] >= 0) {
+                pool.release(ids[b]);
+                ids[b] = -1;
                 table[b] = null;
+                held--;
             }
         }
         evictedBelow = Math.max(evictedBelow, end);
@@ -296,8 +317,18 @@ final class CpuKvCache implements KvCache {
         }
     }
 
+    /** Gives every block back to the pool (closes the pool too when it is this cache's own). */
     @Override
     public void close() {
-        arena.close();
+        if (ownsPool) {
+            pool.close();
+            return;
+        }
+        for (int b = 0; b < ids.length; b++) {
+            if (ids[b] >= 0) pool.release(ids[b]);
+            ids[b] = -1;
+            table[b] = null;
+        }
+        held = 0;
     }
 }

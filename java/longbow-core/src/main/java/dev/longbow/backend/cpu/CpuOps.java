@@ -2,7 +2,9 @@ package dev.longbow.backend.cpu;
 
 import dev.longbow.backend.Act;
 import dev.longbow.backend.Attention;
+import dev.longbow.backend.KvBlockPool;
 import dev.longbow.backend.KvCache;
+import dev.longbow.backend.KvType;
 import dev.longbow.backend.Ops;
 import dev.longbow.backend.Rope;
 import dev.longbow.model.RotaryLayout;
@@ -95,8 +97,13 @@ public final class CpuOps implements Ops {
     }
 
     @Override
-    public KvCache allocateKvCache(int layers, int contextLength, int kvHeads, int headDim, dev.longbow.backend.KvType type) {
+    public KvCache allocateKvCache(int layers, int contextLength, int kvHeads, int headDim, KvType type) {
         return new CpuKvCache(layers, contextLength, kvHeads, headDim, type);
+    }
+
+    @Override
+    public KvBlockPool allocateKvPool(int layers, int kvHeads, int headDim, KvType type, long budgetBytes) {
+        return new CpuKvPool(layers, kvHeads, headDim, type, budgetBytes, true);
     }
 
     @Override
