@@ -77,7 +77,7 @@ public final class ArrivalRateBench {
         try (BatchScheduler scheduler = batched ? new BatchScheduler(model, ops, tok, 1024, maxBatch) : null) {
             long next = start;
             while (true) {
-                next += (long) (-Math.log(1 - random.nextDouble()) / rate * 1e9); // exponential gaps: Poisson arrivals
+                next += Load.gapNanos(random, rate);
                 if (next >= end) break;
                 while (System.nanoTime() < next) Thread.sleep(Math.max(0, (next - System.nanoTime()) / 1_000_000), 0);
                 int[] prompt = new int[16];
@@ -107,12 +107,9 @@ public final class ArrivalRateBench {
         for (var r : results) tokens += r.get().generatedTokens();
         double[] ttft = times.stream().mapToDouble(t -> (t[1] - t[0]) / 1e6).sorted().toArray();
         double[] latency = times.stream().mapToDouble(t -> (t[2] - t[0]) / 1e6).sorted().toArray();
-        return new Outcome(tokens * 1e9 / wall, pct(ttft, 0.5), pct(ttft, 0.99), pct(latency, 0.5), pct(latency, 0.99), results.size());
+        return new Outcome(tokens * 1e9 / wall, Load.pct(ttft, 0.5), Load.pct(ttft, 0.99), Load.pct(latency, 0.5), Load.pct(latency, 0.99), results.size());
     }
 
-    private static double pct(double[] sorted, double p) {
-        return sorted.length == 0 ? Double.NaN : sorted[Math.min(sorted.length - 1, (int) (sorted.length * p))];
-    }
 
     private static void plot(Path png, String model, double[] rates, Outcome[][] results, int maxBatch) throws Exception {
         XYChart throughput = new XYChartBuilder().width(560).height(380).title(model + ": throughput").xAxisTitle("arrivals per second")

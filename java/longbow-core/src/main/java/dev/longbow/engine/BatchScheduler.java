@@ -176,6 +176,7 @@ public final class BatchScheduler implements AutoCloseable {
         }
         for (ScheduledSequence s : running) s.finish(StopReason.CANCELLED);
         running.clear();
+        kvStats = pool.stats();
         pool.close();
     }
 
@@ -273,6 +274,7 @@ public final class BatchScheduler implements AutoCloseable {
     private void makeRoom() {
         while (!running.isEmpty()) {
             ScheduledSequence prefill = firstPrefilling();
+            if (prefill != null) prefill.attachPrefix();
             int need = 0;
             for (ScheduledSequence s : running) if (s == prefill || s.decoding()) need += s.blocksForNextStep();
             if (need <= pool.freeBlocks()) return;

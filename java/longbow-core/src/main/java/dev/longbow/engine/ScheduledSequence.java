@@ -36,7 +36,7 @@ final class ScheduledSequence {
     /** Positions whose keys and values the cache holds, made under the current rotary table. */
     private int cached;
     private KvBlockPool pool;
-    private boolean sharePrefixes;
+    private boolean sharePrefixes, attachDue;
     private int cachedPromptTokens, preemptions;
     /** Order of submission, kept through preemption: the scheduler's tie-break and its choice of whom to preempt. */
     long arrival;
@@ -72,7 +72,6 @@ final class ScheduledSequence {
         for (int t : prompt) promptText.append(decoder.next(t));
         if (request.echoPrompt() && !promptText.isEmpty()) request.sink().accept(-1, promptText.toString(), null);
         allocate(ops);
-        cachedPromptTokens = prefilled;
     }
 
     boolean started() {
@@ -92,9 +91,21 @@ final class ScheduledSequence {
         model.prepare(state, scaledLength());
         prefillTarget = length;
         prefilled = 0;
+        cached = 0;
+        attachDue = sharePrefixes;
+    }
+
+    /**
+     * Just before the first prefill chunk (not at admission: sequences admitted together prefill one after another,
+     * so a later one finds what an earlier one published), takes the longest published prefix of its tokens.
+     */
+    void attachPrefix() {
+        if (!attachDue) return;
+        attachDue = false;
         // The last token runs even when its block was found: its logits are what prefill is for (the block is copied first).
-        if (sharePrefixes) prefilled = Math.min(length - 1, pool.attachPrefix(state.cache(), tokens, length, model.prefixSalt(state)));
+        prefilled = Math.min(length - 1, pool.attachPrefix(state.cache(), tokens, length, model.prefixSalt(state)));
         cached = prefilled;
+        if (preemptions == 0) cachedPromptTokens = prefilled;
     }
 
     /**

@@ -106,6 +106,22 @@ class KvMemorySchedulingTest {
     }
 
     @Test
+    void requestsArrivingTogetherShareTheirPrefixToo() throws Exception {
+        int[][] prompts = new int[ENDINGS.length][];
+        for (int i = 0; i < prompts.length; i++) prompts[i] = prompt(150, ENDINGS[i]);
+        try (BatchScheduler scheduler = new BatchScheduler(model, ops, tok, 512, 4, 0, true)) {
+            List<CompletableFuture<Generation.Result>> results = new ArrayList<>();
+            for (int[] p : prompts) results.add(scheduler.submit(request(p, 20)));
+            // Admitted together, they prefill one after another: each but the first takes the first's published blocks.
+            for (int i = 0; i < prompts.length; i++) {
+                Generation.Result r = results.get(i).get();
+                assertArrayEquals(alone(prompts[i], 20), r.tokens(), "request " + i);
+                assertEquals(i == 0 ? 0 : 128, r.cachedPromptTokens(), "request " + i);
+            }
+        }
+    }
+
+    @Test
     void aPromptEndingOnABlockBoundaryCopiesTheSharedBlockBeforeRunningItsLastToken() throws Exception {
         int[] prompt = Arrays.copyOf(prompt(150, ""), 128);
         int[] alone40 = alone(prompt, 40), alone10 = alone(prompt, 10);
@@ -144,6 +160,7 @@ class KvMemorySchedulingTest {
                 preempted += r.preemptions();
                 if (i == 2) assertEquals(0, r.preemptions(), "the high-priority request is never the one preempted");
             }
+            scheduler.close(); // the counters are then final
             BatchScheduler.Stats stats = scheduler.stats();
             assertTrue(stats.preemptions() > 0, "no preemption under a budget too small for the batch");
             assertEquals(stats.preemptions(), preempted);
