@@ -9,8 +9,15 @@ import java.util.Arrays;
 public final class Sampler {
     private final SamplerParams p;
     private long state;
+    // Reused from token to token: sampling allocates nothing once they have grown to the vocabulary.
+    private float[] penalized = new float[0];
+    private int[] seenStamp = new int[0];
+    private int stamp;
+    private long[] candidates = new long[0];
+    /** The best candidates so far in order, and their probabilities; the rest wait in a heap of heapSize in candidates. */
+    private int[] rankedIds = new int[0];
     private float[] probs = new float[0];
-    private Integer[] order = new Integer[0];
+    private int ranked, heapSize;
 
     public Sampler(SamplerParams params) {
         this.p = params;
@@ -19,38 +26,17 @@ public final class Sampler {
 
     /** Chooses the next token; {@code history[0..historyLength)} are the tokens so far (for the repetition penalty). */
     public int sample(float[] logits, int[] history, int historyLength) {
-        if (p.repetitionPenalty() != 1f && p.repetitionWindow() > 0) {
-            logits = logits.clone();
-            boolean[] seen = new boolean[logits.length];
-            for (int i = Math.max(0, historyLength - p.repetitionWindow()); i < historyLength; i++) {
-                int t = history[i];
-                if (t < 0 || t >= logits.length || seen[t]) continue;
-                seen[t] = true;
-                logits[t] = logits[t] > 0 ? logits[t] / p.repetitionPenalty() : logits[t] * p.repetitionPenalty();
-            }
-        }
+        if (p.repetitionPenalty() != 1f && p.repetitionWindow() > 0) logits = penalize(logits, history, historyLength);
         if (p.temperature() == 0f) return argmax(logits);
 
         int n = logits.length;
-        if (probs.length < n) {
-            probs = new float[n];
-            order = new Integer[n];
-        }
-        for (int i = 0; i < n; i++) order[i] = i;
-        float[] l = logits;
-        // Candidates sorted by logit, descending; ties by id, so the result does not depend on sort stability.
-        Arrays.sort(order, 0, n, (a, b) -> l[a] != l[b] ? Float.compare(l[b], l[a]) : Integer.compare(a, b));
         int keep = p.topK() > 0 ? Math.min(p.topK(), n) : n;
-        float max = logits[order[0]] / p.temperature();
-        double sum = 0;
-        for (int i = 0; i < keep; i++) {
-            probs[i] = (float) Math.exp(logits[order[i]] / p.temperature() - max);
-            sum += probs[i];
-        }
+        float max = logits[argmax(logits)] / p.temperature();
+        double sum = rank(logits, keep, max);
         if (p.topP() < 1f) {
             double cum = 0;
             for (int i = 0; i < keep; i++) {
-                cum += probs[i] / sum;
+                cum += prob(logits, i, max) / sum;
                 if (cum >= p.topP()) {
                     keep = i + 1;
                     break;
@@ -58,20 +44,130 @@ public final class Sampler {
             }
         }
         if (p.minP() > 0f) {
-            float threshold = probs[0] * p.minP();
+            float threshold = prob(logits, 0, max) * p.minP();
             int k = 1;
-            while (k < keep && probs[k] >= threshold) k++;
+            while (k < keep && prob(logits, k, max) >= threshold) k++;
             keep = k;
         }
-        double total = 0;
-        for (int i = 0; i < keep; i++) total += probs[i];
+        double total = sum;
+        if (keep < n) {
+            total = 0;
+            for (int i = 0; i < keep; i++) total += prob(logits, i, max);
+        }
         double r = nextFloat() * total;
         double cdf = 0;
         for (int i = 0; i < keep; i++) {
-            cdf += probs[i];
-            if (r < cdf) return order[i];
+            cdf += prob(logits, i, max);
+            if (r < cdf) return rankedIds[i];
         }
-        return order[keep - 1];
+        prob(logits, keep - 1, max);
+        return rankedIds[keep - 1];
+    }
+
+    /**
+     * Orders the candidates best first (higher logit, then lower id, so no sort's stability matters) and returns the
+     * sum of their probabilities (unnormalized, exp(logit / T - max)). With a top-k, the k best are found with a heap
+     * (O(n log k)) and ranked at once, summed in that order. Without, every candidate goes into a heap and is ranked
+     * only when asked for ({@link #prob}): sampling from a peaked distribution ranks a handful, and the sum is taken
+     * in id order.
+     */
+    private double rank(float[] logits, int k, float max) {
+        int n = logits.length;
+        if (candidates.length != n) {
+            candidates = new long[n];
+            rankedIds = new int[n];
+            probs = new float[n];
+        }
+        long[] c = candidates;
+        ranked = 0;
+        if (k == n) {
+            // A max-heap of the inverted keys: the best candidate at the root.
+            double sum = 0;
+            for (int i = 0; i < n; i++) {
+                c[i] = ~key(logits[i], i);
+                sum += (float) Math.exp(logits[i] / p.temperature() - max);
+            }
+            for (int i = n / 2 - 1; i >= 0; i--) siftDown(c, i, n);
+            heapSize = n;
+            return sum;
+        }
+        // A max-heap on the key: its root is the worst of the k kept, replaced by anything better.
+        for (int i = 0; i < k; i++) c[i] = key(logits[i], i);
+        for (int i = k / 2 - 1; i >= 0; i--) siftDown(c, i, k);
+        for (int i = k; i < n; i++) {
+            long key = key(logits[i], i);
+            if (key < c[0]) {
+                c[0] = key;
+                siftDown(c, 0, k);
+            }
+        }
+        Arrays.sort(c, 0, k);
+        heapSize = 0;
+        double sum = 0;
+        for (int i = 0; i < k; i++) {
+            rankedIds[i] = (int) c[i];
+            probs[i] = (float) Math.exp(logits[rankedIds[i]] / p.temperature() - max);
+            sum += probs[i];
+        }
+        ranked = k;
+        return sum;
+    }
+
+    /** The probability (unnormalized) of the i-th best candidate, ranking the next ones from the heap as needed. */
+    private float prob(float[] logits, int i, float max) {
+        while (ranked <= i) {
+            long[] heap = candidates;
+            long best = heap[0];
+            heap[0] = heap[--heapSize];
+            siftDown(heap, 0, heapSize);
+            int id = (int) ~best;
+            rankedIds[ranked] = id;
+            probs[ranked++] = (float) Math.exp(logits[id] / p.temperature() - max);
+        }
+        return probs[i];
+    }
+
+    /** The logits with each token seen in the window divided by the penalty (multiplied when negative), once each. */
+    private float[] penalize(float[] logits, int[] history, int historyLength) {
+        int n = logits.length;
+        if (penalized.length != n) { // the result goes to argmax, which reads the whole array
+            penalized = new float[n];
+            seenStamp = new int[n];
+            stamp = 0;
+        }
+        if (++stamp == 0) { // wrapped: the old marks could match again
+            Arrays.fill(seenStamp, 0);
+            stamp = 1;
+        }
+        float[] out = penalized;
+        System.arraycopy(logits, 0, out, 0, n);
+        for (int i = Math.max(0, historyLength - p.repetitionWindow()); i < historyLength; i++) {
+            int t = history[i];
+            if (t < 0 || t >= n || seenStamp[t] == stamp) continue;
+            seenStamp[t] = stamp;
+            out[t] = out[t] > 0 ? out[t] / p.repetitionPenalty() : out[t] * p.repetitionPenalty();
+        }
+        return out;
+    }
+
+    private static void siftDown(long[] heap, int i, int size) {
+        long v = heap[i];
+        while (true) {
+            int child = 2 * i + 1;
+            if (child >= size) break;
+            if (child + 1 < size && heap[child + 1] > heap[child]) child++;
+            if (heap[child] <= v) break;
+            heap[i] = heap[child];
+            i = child;
+        }
+        heap[i] = v;
+    }
+
+    /** Sorts ascending as (logit descending, id ascending): the logit's bits made order-preserving, inverted, above the id. */
+    static long key(float logit, int id) {
+        int bits = Float.floatToIntBits(logit + 0f); // -0.0 ties with 0.0, as the comparison of the values does
+        int ordered = bits ^ ((bits >> 31) & 0x7fffffff);
+        return ((long) ~ordered << 32) | id;
     }
 
     /** The first index of the largest value, as run.c's sample_argmax. */

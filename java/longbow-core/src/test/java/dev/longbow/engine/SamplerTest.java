@@ -64,6 +64,125 @@ class SamplerTest {
         assertEquals(4, new Sampler(narrow).sample(LOGITS, new int[]{4, 0}, 2));
     }
 
+    /**
+     * The sampler as first written: every candidate boxed and sorted with a comparator, a copy of the logits and a
+     * fresh seen-set per penalized token. The fast one must draw exactly the same tokens.
+     */
+    private static final class Reference {
+        private final SamplerParams p;
+        private long state;
+
+        Reference(SamplerParams p) {
+            this.p = p;
+            this.state = p.seed() == 0 ? 0x9E3779B97F4A7C15L : p.seed();
+        }
+
+        int sample(float[] logits, int[] history, int historyLength) {
+            if (p.repetitionPenalty() != 1f && p.repetitionWindow() > 0) {
+                logits = logits.clone();
+                boolean[] seen = new boolean[logits.length];
+                for (int i = Math.max(0, historyLength - p.repetitionWindow()); i < historyLength; i++) {
+                    int t = history[i];
+                    if (t < 0 || t >= logits.length || seen[t]) continue;
+                    seen[t] = true;
+                    logits[t] = logits[t] > 0 ? logits[t] / p.repetitionPenalty() : logits[t] * p.repetitionPenalty();
+                }
+            }
+            if (p.temperature() == 0f) return Sampler.argmax(logits);
+            int n = logits.length;
+            Integer[] order = new Integer[n];
+            float[] probs = new float[n];
+            for (int i = 0; i < n; i++) order[i] = i;
+            float[] l = logits;
+            java.util.Arrays.sort(order, (a, b) -> l[a] != l[b] ? Float.compare(l[b], l[a]) : Integer.compare(a, b));
+            int keep = p.topK() > 0 ? Math.min(p.topK(), n) : n;
+            float max = logits[order[0]] / p.temperature();
+            double sum = 0;
+            for (int i = 0; i < keep; i++) {
+                probs[i] = (float) Math.exp(logits[order[i]] / p.temperature() - max);
+                sum += probs[i];
+            }
+            if (p.topP() < 1f) {
+                double cum = 0;
+                for (int i = 0; i < keep; i++) {
+                    cum += probs[i] / sum;
+                    if (cum >= p.topP()) {
+                        keep = i + 1;
+                        break;
+                    }
+                }
+            }
+            if (p.minP() > 0f) {
+                float threshold = probs[0] * p.minP();
+                int k = 1;
+                while (k < keep && probs[k] >= threshold) k++;
+                keep = k;
+            }
+            double total = 0;
+            for (int i = 0; i < keep; i++) total += probs[i];
+            state ^= state >>> 12;
+            state ^= state << 25;
+            state ^= state >>> 27;
+            double r = ((int) ((state * 0x2545F4914F6CDD1DL) >>> 32) >>> 8) / 16777216.0f * total;
+            double cdf = 0;
+            for (int i = 0; i < keep; i++) {
+                cdf += probs[i];
+                if (r < cdf) return order[i];
+            }
+            return order[keep - 1];
+        }
+    }
+
+    @Test
+    void drawsExactlyWhatTheStraightforwardSamplerDraws() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+        SamplerParams[] settings = {
+                new SamplerParams(0.8f, 40, 0.95f, 0.05f, 1f, 64, 11), new SamplerParams(1f, 0, 1f, 0f, 1f, 64, 12),
+                new SamplerParams(1f, 0, 0.9f, 0f, 1f, 64, 13), new SamplerParams(0.7f, 5, 1f, 0.2f, 1.3f, 16, 14),
+                new SamplerParams(1.5f, 1, 1f, 0f, 1f, 64, 15), new SamplerParams(0.5f, 1000, 0.5f, 0f, 0.8f, 64, 0),
+        };
+        for (SamplerParams p : settings) {
+            for (int vocab : new int[]{7, 512, 1000}) {
+                Sampler fast = new Sampler(p);
+                Reference slow = new Reference(p);
+                int[] history = new int[40];
+                for (int draw = 0; draw < 300; draw++) {
+                    float[] logits = new float[vocab];
+                    for (int i = 0; i < vocab; i++) {
+                        // Coarse values so that ties are common, with signed zeros and negatives among them.
+                        logits[i] = switch (r.nextInt(4)) {
+                            case 0 -> r.nextInt(9) - 4;
+                            case 1 -> r.nextBoolean() ? 0f : -0f;
+                            default -> (float) (r.nextGaussian() * 2);
+                        };
+                    }
+                    for (int i = 0; i < history.length; i++) history[i] = r.nextInt(vocab);
+                    int len = r.nextInt(history.length + 1);
+                    assertEquals(slow.sample(logits, history, len), fast.sample(logits, history, len), p + ", vocab " + vocab + ", draw " + draw);
+                }
+            }
+        }
+    }
+
+    @Test
+    void samplingAllocatesNothingOnceWarm() {
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        float[] logits = new float[32000];
+        java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+        for (int i = 0; i < logits.length; i++) logits[i] = (float) r.nextGaussian();
+        int[] history = new int[100];
+        for (SamplerParams p : new SamplerParams[]{new SamplerParams(0.8f, 40, 0.95f, 0.05f, 1.1f, 64, 1), new SamplerParams(1f, 0, 0.9f, 0f, 1f, 64, 1)}) {
+            Sampler s = new Sampler(p);
+            long best = Long.MAX_VALUE;
+            for (int round = 0; round < 20 && best > 0; round++) {
+                long before = threads.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 50; i++) s.sample(logits, history, history.length);
+                best = Math.min(best, threads.getCurrentThreadAllocatedBytes() - before);
+            }
+            assertEquals(0, best, p + ": bytes allocated per 50 samples");
+        }
+    }
+
     @Test
     void badParametersAreUserErrors() {
         assertThrows(LongbowException.class, () -> new SamplerParams(-0.1f, 0, 1f, 0f, 1f, 64, 1));
