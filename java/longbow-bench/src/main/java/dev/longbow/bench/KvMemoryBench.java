@@ -26,7 +26,7 @@ import java.util.concurrent.CompletableFuture;
  *       are served with prefix sharing on and off. Prints time to first token and latency percentiles, throughput,
  *       and the prompt tokens computed versus taken from the cache.</li>
  *   <li>Memory budget: {@code batch} requests submitted at once, 16-token prompts and {@code long} greedy tokens each,
- *       under KV budgets from room for all of them down to an eighth: throughput, latency, preemptions.</li>
+ *       under KV budgets from room for all of them down to a quarter: throughput, latency, preemptions.</li>
  * </ol>
  * {@code java -cp ... dev.longbow.bench.KvMemoryBench MODEL [threads=2] [prefix=256] [requests=24] [rate=2] [batch=8] [long=192]}
  */
@@ -51,7 +51,7 @@ public final class KvMemoryBench {
             long blockBytes = 64 * model.kvBytesPerPosition();
             System.out.printf(Locale.ROOT, "%d requests at once, 16-token prompts, %d generated (%d blocks of %,d bytes each at the end)%n",
                     batch, longGen, perSequence, blockBytes);
-            for (int eighths : new int[]{8, 6, 4, 2, 1}) {
+            for (int eighths : new int[]{8, 4, 2}) {
                 long blocks = Math.max(perSequence, batch * perSequence * eighths / 8);
                 budget(model, ops, tok, batch, longGen, blocks, blocks * blockBytes);
             }

@@ -128,9 +128,13 @@ final class ScheduledSequence {
         return pool.blocksToWrite(state.cache(), cached, to);
     }
 
-    /** Blocks this sequence takes from the pool before its prompt (or recomputation) is in the cache and one more token decoded. */
+    /**
+     * Blocks this sequence takes from the pool to finish its prompt (or recomputation) and then grow by one block:
+     * admission leaves that much room to each running sequence, so that a newcomer is not preempted again (its
+     * prefill wasted) as soon as the others reach their next block.
+     */
     int blocksAhead() {
-        return pool.blocksToWrite(state.cache(), cached, length + 1);
+        return pool.blocksToWrite(state.cache(), cached, length + pool.blockPositions());
     }
 
     /** Blocks a sequence not yet running takes for its tokens so far and one more, ignoring prefixes it might find. */
