@@ -1,0 +1,13 @@
+// The one translation unit nvcc compiles into longbow.fatbin: every kernel file, so the host loads one module.
+#include "embed.cu"
+#include "rmsnorm.cu"
+#include "rope.cu"
+#include "swiglu.cu"
+#include "add.cu"
+#include "convert.cu"
+#include "gemv.cu"
+#include "gemm.cu"
+#include "kv_store.cu"
+#include "attention_prefill.cu"
+#include "attention_decode.cu"
+#include "argmax.cu"
