@@ -12,7 +12,6 @@ public final class CudaErrors {
             Map.entry(2, "CUDA_ERROR_OUT_OF_MEMORY"),
             Map.entry(3, "CUDA_ERROR_NOT_INITIALIZED"),
             Map.entry(34, "CUDA_ERROR_STUB_LIBRARY"),
-            Map.entry(35, "CUDA_ERROR_INSUFFICIENT_DRIVER"),
             Map.entry(36, "CUDA_ERROR_CALL_REQUIRES_NEWER_DRIVER"),
             Map.entry(46, "CUDA_ERROR_DEVICE_UNAVAILABLE"),
             Map.entry(100, "CUDA_ERROR_NO_DEVICE"),
@@ -44,7 +43,7 @@ public final class CudaErrors {
     static String hint(int code) {
         return switch (code) {
             case 34 -> " (the CUDA toolkit's stub libcuda was loaded instead of the driver's)";
-            case 35, 803 -> " (the NVIDIA driver is older than this CUDA build needs)";
+            case 803 -> " (the NVIDIA driver is older than this CUDA build needs)";
             case 100 -> " (the driver is installed but sees no GPU)";
             case 209 -> " (the kernels were compiled for sm_80, sm_86, sm_89, sm_90 and compute_80 PTX)";
             default -> "";
