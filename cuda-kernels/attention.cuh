@@ -25,7 +25,7 @@ struct AttentionParams {
     int keys_per_split;      // decode: positions per split, a multiple of LB_PAGE
     int splits;
     float scale_log2;        // log2(e) / (sqrt(head_dim) * temperature)
-    int head_dim;            // 64 or 128 (the prefill and decode kernels are compiled per head_dim)
+    int head_dim;            // prefill 64 or 128, decode 8, 16, 32, 64 or 128 (the kernels are compiled per head_dim)
     int pad;
 };
 static_assert(sizeof(AttentionParams) == 112, "AttentionParams layout is mirrored in Java");

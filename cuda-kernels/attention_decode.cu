@@ -88,7 +88,11 @@ __device__ __forceinline__ void attention_decode(const AttentionParams& p) {
 }
 }  // namespace decode_detail
 
-// grid (splits, heads, n), block 128.
+// grid (splits, heads, n), block 128. Head dims 8, 16 and 32 (small models, e.g. stories260K) run their prefill
+// through this kernel too: the tensor-core prefill needs 64 or 128.
+LB_EXTERN void __launch_bounds__(128) attention_decode_hd8(const AttentionParams p) { decode_detail::attention_decode<8>(p); }
+LB_EXTERN void __launch_bounds__(128) attention_decode_hd16(const AttentionParams p) { decode_detail::attention_decode<16>(p); }
+LB_EXTERN void __launch_bounds__(128) attention_decode_hd32(const AttentionParams p) { decode_detail::attention_decode<32>(p); }
 LB_EXTERN void __launch_bounds__(128) attention_decode_hd64(const AttentionParams p) { decode_detail::attention_decode<64>(p); }
 LB_EXTERN void __launch_bounds__(128) attention_decode_hd128(const AttentionParams p) { decode_detail::attention_decode<128>(p); }
 

@@ -9,7 +9,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * cuda-kernels/attention_prefill.cu and attention_decode.cu over the paged cache (pages of {@link #PAGE} positions,
  * see attention.cuh): FlashAttention-2-style prefill for many queries, flash-decoding (split-KV plus a reduction)
- * for few. Causal, GQA, sliding window; head_dim 64 or 128.
+ * for few (and for any number at head dims the prefill kernel lacks). Causal, GQA, sliding window; prefill at head_dim
+ * 64 and 128, decode at 8, 16, 32, 64 and 128.
  */
 public final class AttentionKernel {
     public static final int PAGE = 64;
@@ -26,8 +27,12 @@ public final class AttentionKernel {
 
     private AttentionKernel() {}
 
-    public static boolean supports(int headDim) {
+    public static boolean prefillSupports(int headDim) {
         return headDim == 64 || headDim == 128;
+    }
+
+    public static boolean decodeSupports(int headDim) {
+        return headDim == 8 || headDim == 16 || headDim == 32 || headDim == 64 || headDim == 128;
     }
 
     /** log2(e) / (sqrt(headDim) * temperature): scores go straight into exp2. */
@@ -49,6 +54,7 @@ public final class AttentionKernel {
     public static void prefill(CudaKernels ks, long stream, long qHalf, long kPool, long vPool, long blockTable, long out,
                                int n, int heads, int kvHeads, int headDim, int qStride, int outStride, int startPos, int window,
                                float temperature) {
+        if (!prefillSupports(headDim)) throw new IllegalArgumentException("attention_prefill takes head_dim 64 or 128, got " + headDim);
         MemorySegment p = common(ks, qHalf, 0, kPool, vPool, blockTable, out, n, heads, kvHeads, headDim, qStride, outStride,
                 startPos, window, temperature);
         ks.launch(headDim == 64 ? ks.prefill64 : ks.prefill128, (n + 63) / 64, heads, 1, 128, stream);
@@ -58,13 +64,21 @@ public final class AttentionKernel {
     public static void decode(CudaKernels ks, long stream, long q, long kPool, long vPool, long blockTable, long out,
                               long partialO, long partialMl, Split split, int n, int heads, int kvHeads, int headDim,
                               int qStride, int outStride, int startPos, int window, float temperature) {
+        if (!decodeSupports(headDim)) throw new IllegalArgumentException("attention_decode takes head_dim 8, 16, 32, 64 or 128, got " + headDim);
         MemorySegment p = common(ks, 0, q, kPool, vPool, blockTable, out, n, heads, kvHeads, headDim, qStride, outStride,
                 startPos, window, temperature);
         p.set(JAVA_LONG, PARAMS.offset("partial_o"), partialO);
         p.set(JAVA_LONG, PARAMS.offset("partial_ml"), partialMl);
         p.set(JAVA_INT, PARAMS.offset("keys_per_split"), split.keysPerSplit());
         p.set(JAVA_INT, PARAMS.offset("splits"), split.splits());
-        ks.launch(headDim == 64 ? ks.decode64 : ks.decode128, split.splits(), heads, n, 128, stream);
+        long f = switch (headDim) {
+            case 8 -> ks.decode8;
+            case 16 -> ks.decode16;
+            case 32 -> ks.decode32;
+            case 64 -> ks.decode64;
+            default -> ks.decode128;
+        };
+        ks.launch(f, split.splits(), heads, n, 128, stream);
         // The same parameter block: the reduction reads the partials the decode kernel wrote.
         ks.driver.launch(ks.reduce, heads, n, 1, headDim, 1, 1, 0, stream, p);
     }
@@ -72,7 +86,6 @@ public final class AttentionKernel {
     private static MemorySegment common(CudaKernels ks, long qHalf, long q, long kPool, long vPool, long blockTable, long out,
                                         int n, int heads, int kvHeads, int headDim, int qStride, int outStride, int startPos,
                                         int window, float temperature) {
-        if (!supports(headDim)) throw new IllegalArgumentException("attention kernels take head_dim 64 or 128, got " + headDim);
         MemorySegment p = ks.params();
         p.set(JAVA_LONG, PARAMS.offset("q_half"), qHalf);
         p.set(JAVA_LONG, PARAMS.offset("q"), q);

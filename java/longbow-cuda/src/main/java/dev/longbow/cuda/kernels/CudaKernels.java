@@ -21,10 +21,11 @@ public final class CudaKernels implements AutoCloseable {
     /** Every kernel entry point in the fatbin (the extern "C" names). */
     public static final List<String> NAMES = List.of("embed_f16", "rmsnorm_residual", "rope", "swiglu", "add_f32", "f32_to_f16",
             "gemv_f16", "gemm_f16_tn", "kv_store", "attention_prefill_hd64", "attention_prefill_hd128",
-            "attention_decode_hd64", "attention_decode_hd128", "attention_reduce", "argmax");
+            "attention_decode_hd8", "attention_decode_hd16", "attention_decode_hd32", "attention_decode_hd64",
+            "attention_decode_hd128", "attention_reduce", "argmax");
 
     final GpuDriver driver;
-    final long embed, rmsnorm, rope, swiglu, add, convert, gemv, gemm, kvStore, prefill64, prefill128, decode64, decode128, reduce, argmax;
+    final long embed, rmsnorm, rope, swiglu, add, convert, gemv, gemm, kvStore, prefill64, prefill128, decode8, decode16, decode32, decode64, decode128, reduce, argmax;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment params = arena.allocate(256, 16);
     private final long module;
@@ -43,6 +44,9 @@ public final class CudaKernels implements AutoCloseable {
         kvStore = driver.function(module, "kv_store");
         prefill64 = driver.function(module, "attention_prefill_hd64");
         prefill128 = driver.function(module, "attention_prefill_hd128");
+        decode8 = driver.function(module, "attention_decode_hd8");
+        decode16 = driver.function(module, "attention_decode_hd16");
+        decode32 = driver.function(module, "attention_decode_hd32");
         decode64 = driver.function(module, "attention_decode_hd64");
         decode128 = driver.function(module, "attention_decode_hd128");
         reduce = driver.function(module, "attention_reduce");

@@ -20,7 +20,8 @@ import java.util.Random;
  * Prefill (FlashAttention-2 style) and decode (split-KV + reduction) attention over a paged cache whose pages are
  * scattered in the pool (a shuffled block table), filled by kv_store, against the double-precision reference on the
  * same F16 keys and values. Causal; GQA (heads / kvHeads up to 8); windows; temperature; head dims 64 and 128;
- * chunked prefill (startPos > 0). Tolerance 2e-3 of the largest output: probabilities enter P V in F16 (prefill), and
+ * chunked prefill (startPos > 0); the decode kernel also at head dims 8, 16, 32 and with many queries (how it serves
+ * the prefill of small models). Tolerance 2e-3 of the largest output: probabilities enter P V in F16 (prefill), and
  * exp2 in F32 on both kernels.
  */
 class AttentionKernelsTest {
@@ -79,7 +80,8 @@ class AttentionKernelsTest {
 
     @ParameterizedTest
     @CsvSource({"64,8,8,0,1,0,1", "64,8,4,4095,1,0,1", "128,32,8,32767,1,0,1", "128,32,8,1000,4,0,1", "64,16,2,5000,1,4096,1",
-            "128,8,1,20,3,8,0.7", "128,64,8,70000,1,0,1"})
+            "128,8,1,20,3,8,0.7", "128,64,8,70000,1,0,1", "8,8,4,300,1,0,1", "8,8,4,0,40,0,1", "16,8,4,100,9,16,1",
+            "32,4,4,2000,2,0,1"})
     void decode(int headDim, int heads, int kvHeads, int startPos, int n, int window, float temperature) {
         GpuDriver d = Gpu.driver();
         CudaKernels ks = Gpu.kernels();

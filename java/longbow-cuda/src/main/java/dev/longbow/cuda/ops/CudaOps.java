@@ -1,0 +1,274 @@
+package dev.longbow.cuda.ops;
+
+import dev.longbow.LongbowException;
+import dev.longbow.backend.Act;
+import dev.longbow.backend.Attention;
+import dev.longbow.backend.KvCache;
+import dev.longbow.backend.KvType;
+import dev.longbow.backend.Ops;
+import dev.longbow.backend.Rope;
+import dev.longbow.backend.SparseAttention;
+import dev.longbow.cuda.GpuDriver;
+import dev.longbow.cuda.kernels.AddKernel;
+import dev.longbow.cuda.kernels.AttentionKernel;
+import dev.longbow.cuda.kernels.ConvertKernel;
+import dev.longbow.cuda.kernels.CudaKernels;
+import dev.longbow.cuda.kernels.EmbedKernel;
+import dev.longbow.cuda.kernels.GemmKernel;
+import dev.longbow.cuda.kernels.GemvKernel;
+import dev.longbow.cuda.kernels.KvStoreKernel;
+import dev.longbow.cuda.kernels.RmsNormKernel;
+import dev.longbow.cuda.kernels.RopeKernel;
+import dev.longbow.cuda.kernels.SwiGluKernel;
+import dev.longbow.model.RotaryLayout;
+import dev.longbow.tensor.Tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * The forward pass's ops on an NVIDIA GPU: weights in F16 on the device (uploaded on first use, see DeviceWeights),
+ * activations in F32 on the device, the KV cache in F16 pages on the device. Everything runs in order on one stream;
+ * the host waits only where it reads (logits) or reuses a staging buffer. A residual add is held back and fused into
+ * the RMSNorm that follows it when that norm reads the same rows (every layer does, twice).
+ * Matmuls: the GEMV kernel for up to 8 tokens (decode), the tensor-core GEMM beyond (prefill; k a multiple of 32).
+ * Attention: FlashAttention-2-style prefill for more than 16 queries at head dims 64/128, flash-decoding otherwise.
+ * Not for concurrent use (like the CPU backend's per-model buffers).
+ */
+public final class CudaOps implements Ops {
+    private final GpuDriver driver;
+    private final CudaKernels k;
+    private final String binding;
+    private final long stream;
+    private final DeviceWeights weights;
+    private final List<Long> allocations = new ArrayList<>();
+    private final Map<float[], Long> ropeTables = new IdentityHashMap<>();
+    /** Pinned staging for token ids in and rows out. */
+    private MemorySegment staging;
+    private long tokens, tokensCapacity, half, halfCapacity, partials, partialsCapacity;
+    private CudaAct pendingX, pendingY;
+    private int pendingN;
+
+    public CudaOps(GpuDriver driver, String binding, long weightBytesHint) {
+        this.driver = driver;
+        this.binding = binding;
+        try {
+            this.k = new CudaKernels(driver);
+            this.stream = driver.createStream();
+            this.weights = new DeviceWeights(driver, weightBytesHint);
+            this.staging = driver.mallocHost(1 << 20);
+        } catch (RuntimeException e) {
+            driver.close();
+            throw e;
+        }
+    }
+
+    public GpuDriver driver() {
+        return driver;
+    }
+
+    @Override
+    public String name() {
+        return "cuda (" + driver.device().name() + ", " + binding + ")";
+    }
+
+    private long malloc(long bytes) {
+        long p = driver.malloc(Math.max(bytes, 256));
+        allocations.add(p);
+        return p;
+    }
+
+    private void release(long p) {
+        if (p == 0) return;
+        allocations.remove(p);
+        driver.free(p);
+    }
+
+    @Override
+    public Act allocate(int rows, int cols) {
+        long p = malloc(4L * rows * cols);
+        driver.memset(p, (byte) 0, 4L * rows * cols, stream);
+        return new CudaAct(p, rows, cols);
+    }
+
+    @Override
+    public Act rowView(Act x, int row) {
+        CudaAct a = (CudaAct) x;
+        return new CudaAct(a.row(row), 1, a.cols());
+    }
+
+    @Override
+    public KvCache allocateKvCache(int layers, int contextLength, int kvHeads, int headDim, KvType type) {
+        if (type == KvType.Q8) throw new LongbowException("--kv-type q8 runs on the CPU backend only; the CUDA backend keeps the cache in F16");
+        return new CudaKvCache(driver, layers, contextLength, kvHeads, headDim);
+    }
+
+    /** Runs the held-back residual add on its own: the next op is not the RMSNorm it could fuse into. */
+    private void flush() {
+        if (pendingX == null) return;
+        AddKernel.launch(k, stream, pendingX.ptr(), pendingY.ptr(), (long) pendingN * pendingX.cols());
+        pendingX = pendingY = null;
+    }
+
+    @Override
+    public void embed(Act out, Tensor table, int[] ids, int n) {
+        flush();
+        CudaAct o = (CudaAct) out;
+        if (tokensCapacity < n) {
+            release(tokens);
+            tokens = malloc(4L * n);
+            tokensCapacity = n;
+        }
+        ensureStaging(4L * n);
+        driver.synchronize(stream); // the staging buffer may still be the source of an earlier copy
+        MemorySegment.copy(ids, 0, staging, JAVA_INT, 0, n);
+        driver.copyToDevice(tokens, staging, 4L * n, stream);
+        EmbedKernel.launch(k, stream, weights.f16(table), tokens, o.ptr(), n, o.cols(), table.rows());
+    }
+
+    @Override
+    public void rmsnorm(Act out, Act x, Tensor weight, float eps, int n) {
+        CudaAct o = (CudaAct) out, in = (CudaAct) x;
+        long residual = 0;
+        if (pendingX != null && pendingX.ptr() == in.ptr() && pendingN == n) {
+            residual = pendingY.ptr();
+            pendingX = pendingY = null;
+        } else {
+            flush();
+        }
+        RmsNormKernel.launch(k, stream, in.ptr(), residual, weights.f32(weight), o.ptr(), 0, n, in.cols(), eps);
+    }
+
+    @Override
+    public void matmul(Act out, Act x, Tensor w, Tensor bias, int n) {
+        flush();
+        CudaAct o = (CudaAct) out, in = (CudaAct) x;
+        long dw = weights.f16(w), db = bias == null ? 0 : weights.f32(bias);
+        int rows = o.cols(), cols = in.cols();
+        if (n <= GemvKernel.MAX_TOKENS || !GemmKernel.supports(cols)) {
+            GemvKernel.launch(k, stream, dw, in.ptr(), o.ptr(), db, rows, cols, n, cols, rows);
+        } else {
+            long h = halfScratch((long) n * cols);
+            ConvertKernel.launch(k, stream, in.ptr(), h, (long) n * cols);
+            GemmKernel.launch(k, stream, h, dw, o.ptr(), db, n, rows, cols, rows);
+        }
+    }
+
+    @Override
+    public void rope(Act x, int heads, Rope rope, int startPos, int n) {
+        flush();
+        CudaAct a = (CudaAct) x;
+        Long table = ropeTables.get(rope.inverseFrequencies());
+        if (table == null) {
+            float[] inv = rope.inverseFrequencies();
+            table = malloc(4L * inv.length);
+            ensureStaging(4L * inv.length);
+            driver.synchronize(stream);
+            MemorySegment.copy(inv, 0, staging, JAVA_FLOAT, 0, inv.length);
+            driver.copyToDevice(table, staging, 4L * inv.length, stream);
+            ropeTables.put(inv, table);
+        }
+        RopeKernel.launch(k, stream, a.ptr(), table, n, heads, rope.headDim(), a.cols(), startPos,
+                rope.layout() == RotaryLayout.INTERLEAVED, rope.attentionFactor());
+    }
+
+    @Override
+    public void storeKv(KvCache cache, int layer, Act key, Act value, int startPos, int n) {
+        flush();
+        CudaKvCache c = (CudaKvCache) cache;
+        CudaAct ka = (CudaAct) key, va = (CudaAct) value;
+        KvStoreKernel.launch(k, stream, ka.ptr(), va.ptr(), c.kPool, c.vPool, c.table(layer), n, c.kvHeads, c.headDim,
+                ka.cols(), va.cols(), startPos);
+    }
+
+    @Override
+    public void attention(Act out, Act q, KvCache cache, int layer, Attention p, int startPos, int n) {
+        flush();
+        if (p.sinks() > 0) throw new LongbowException("--attn-sinks runs on the CPU backend only (the CUDA kernels have no sink re-rotation yet)");
+        if (!p.sparse().equals(SparseAttention.NONE)) throw new LongbowException("--attn-sparse runs on the CPU backend only");
+        CudaKvCache c = (CudaKvCache) cache;
+        CudaAct o = (CudaAct) out, qa = (CudaAct) q;
+        int hd = p.headDim();
+        if (n > AttentionKernel.DECODE_MAX_QUERIES && AttentionKernel.prefillSupports(hd)) {
+            long h = halfScratch((long) n * qa.cols());
+            ConvertKernel.launch(k, stream, qa.ptr(), h, (long) n * qa.cols());
+            AttentionKernel.prefill(k, stream, h, c.kPool, c.vPool, c.table(layer), o.ptr(), n, p.heads(), p.kvHeads(), hd,
+                    qa.cols(), o.cols(), startPos, p.window(), p.temperature());
+        } else if (AttentionKernel.decodeSupports(hd)) {
+            AttentionKernel.Split split = AttentionKernel.Split.of(startPos + n, n, p.heads(), driver.device().multiprocessors());
+            long floats = (long) n * p.heads() * split.splits() * (hd + 2);
+            if (partialsCapacity < floats) {
+                release(partials);
+                partials = malloc(4 * floats);
+                partialsCapacity = floats;
+            }
+            long ml = partials + 4L * n * p.heads() * split.splits() * hd;
+            AttentionKernel.decode(k, stream, qa.ptr(), c.kPool, c.vPool, c.table(layer), o.ptr(), partials, ml, split, n,
+                    p.heads(), p.kvHeads(), hd, qa.cols(), o.cols(), startPos, p.window(), p.temperature());
+        } else {
+            throw new LongbowException("the CUDA attention kernels take head dims 8, 16, 32, 64 and 128; this model's is " + hd);
+        }
+    }
+
+    @Override
+    public void swiglu(Act gate, Act up, int n) {
+        flush();
+        CudaAct g = (CudaAct) gate, u = (CudaAct) up;
+        SwiGluKernel.launch(k, stream, g.ptr(), u.ptr(), (long) n * g.cols());
+    }
+
+    @Override
+    public void add(Act x, Act y, int n) {
+        flush();
+        pendingX = (CudaAct) x;
+        pendingY = (CudaAct) y;
+        pendingN = n;
+    }
+
+    @Override
+    public void read(Act x, int row, float[] dst) {
+        flush();
+        CudaAct a = (CudaAct) x;
+        ensureStaging(4L * a.cols());
+        driver.copyToHost(staging, a.row(row), 4L * a.cols(), stream);
+        driver.synchronize(stream);
+        MemorySegment.copy(staging, JAVA_FLOAT, 0, dst, 0, a.cols());
+    }
+
+    private long halfScratch(long elements) {
+        if (halfCapacity < elements) {
+            release(half);
+            half = malloc(2 * elements);
+            halfCapacity = elements;
+        }
+        return half;
+    }
+
+    private void ensureStaging(long bytes) {
+        if (staging.byteSize() >= bytes) return;
+        driver.synchronize(stream);
+        driver.freeHost(staging);
+        staging = driver.mallocHost(Math.max(bytes, 2 * staging.byteSize()));
+    }
+
+    @Override
+    public void close() {
+        try {
+            driver.synchronize(stream);
+            for (long p : allocations) driver.free(p);
+            allocations.clear();
+            weights.close();
+            driver.freeHost(staging);
+            driver.destroyStream(stream);
+            k.close();
+        } finally {
+            driver.close();
+        }
+    }
+}
