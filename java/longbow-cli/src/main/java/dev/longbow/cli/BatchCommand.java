@@ -103,7 +103,7 @@ final class BatchCommand implements Command {
             BatchRunner.Outcome outcome = null;
             BatchProgress progress = null;
             if (!todo.isEmpty()) {
-                try (Model model = Longbow.load(ModelOptions.model(a), ModelOptions.load(a))) {
+                try (Model model = Longbow.load(ModelOptions.model(a), ModelOptions.load(a, err))) {
                     // The worker threads then only wait on the shared scheduler, which runs their generations together.
                     if (concurrency > 1 && !a.has("--no-batching")) model.enableBatching(Math.min(concurrency, todo.size()));
                     boolean terminal = Terminal.stderrIsTerminal();

@@ -87,7 +87,8 @@ class CudaHeaderTest {
             String plain = plain(s);
             Matcher m = Pattern.compile("#define " + plain + "\\s+(?:__CUDA_API_PTSZ\\()?(\\w+)").matcher(header);
             String mapped = m.find() ? m.group(1) : plain;
-            assertEquals(mapped, s.name(), "cuda.h maps " + plain + " to " + mapped);
+            // A toolkit older than the symbol (cuEventElapsedTime_v2: 12.8) maps the plain name to the fallback we bind there.
+            if (!mapped.equals(s.fallback())) assertEquals(mapped, s.name(), "cuda.h maps " + plain + " to " + mapped);
         }
     }
 
