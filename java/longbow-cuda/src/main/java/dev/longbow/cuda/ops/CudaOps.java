@@ -9,6 +9,7 @@ import dev.longbow.backend.Ops;
 import dev.longbow.backend.Rope;
 import dev.longbow.backend.SparseAttention;
 import dev.longbow.cuda.GpuDriver;
+import dev.longbow.cuda.ffm.Cublas;
 import dev.longbow.cuda.kernels.AddKernel;
 import dev.longbow.cuda.kernels.AttentionKernel;
 import dev.longbow.cuda.kernels.ConvertKernel;
@@ -39,6 +40,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * the RMSNorm that follows it when that norm reads the same rows (every layer does, twice).
  * Matmuls: the GEMV kernel for up to 8 tokens (decode), the tensor-core GEMM beyond (prefill; k a multiple of 32).
  * Attention: FlashAttention-2-style prefill for more than 16 queries at head dims 64/128, flash-decoding otherwise.
+ * With -Dlongbow.cuda.gemm=cublas the prefill matmuls without a bias go to cuBLAS instead (the peer, for comparisons).
  * Not for concurrent use (like the CPU backend's per-model buffers).
  */
 public final class CudaOps implements Ops {
@@ -47,6 +49,7 @@ public final class CudaOps implements Ops {
     private final String binding;
     private final long stream;
     private final DeviceWeights weights;
+    private final Cublas blas;
     private final List<Long> allocations = new ArrayList<>();
     private final Map<float[], Long> ropeTables = new IdentityHashMap<>();
     /** Pinned staging for token ids in and rows out. */
@@ -63,6 +66,7 @@ public final class CudaOps implements Ops {
             this.stream = driver.createStream();
             this.weights = new DeviceWeights(driver, weightBytesHint);
             this.staging = driver.mallocHost(1 << 20);
+            this.blas = "cublas".equals(System.getProperty("longbow.cuda.gemm")) ? Cublas.open() : null;
         } catch (RuntimeException e) {
             driver.close();
             throw e;
@@ -75,7 +79,7 @@ public final class CudaOps implements Ops {
 
     @Override
     public String name() {
-        return "cuda (" + driver.device().name() + ", " + binding + ")";
+        return "cuda (" + driver.device().name() + ", " + binding + (blas != null ? ", cuBLAS GEMM" : "") + ")";
     }
 
     private long malloc(long bytes) {
@@ -156,7 +160,8 @@ public final class CudaOps implements Ops {
         } else {
             long h = halfScratch((long) n * cols);
             ConvertKernel.launch(k, stream, in.ptr(), h, (long) n * cols);
-            GemmKernel.launch(k, stream, h, dw, o.ptr(), db, n, rows, cols, rows);
+            if (blas != null && db == 0) blas.gemm(stream, h, dw, o.ptr(), n, rows, cols, rows);
+            else GemmKernel.launch(k, stream, h, dw, o.ptr(), db, n, rows, cols, rows);
         }
     }
 
@@ -267,6 +272,7 @@ public final class CudaOps implements Ops {
             driver.freeHost(staging);
             driver.destroyStream(stream);
             k.close();
+            if (blas != null) blas.close();
         } finally {
             driver.close();
         }
