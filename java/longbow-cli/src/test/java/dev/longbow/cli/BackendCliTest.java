@@ -30,6 +30,12 @@ class BackendCliTest {
     }
 
     @Test
+    void benchKernelsWithoutAGpuIsOneLine() {
+        assumeTrue(GpuBackend.find().isPresent() && !GpuBackend.find().get().driverPresent(), "this machine has an NVIDIA driver");
+        assertOneLineError(run("bench-kernels", "--quick"), "no NVIDIA driver");
+    }
+
+    @Test
     void cpuAndAutoRun() {
         CliTest.Run cpu = run("generate", "--model", CliTest.model().toString(), "--backend", "cpu", "--max-tokens", "4", "--json");
         assertEquals(0, cpu.code(), cpu.err());
