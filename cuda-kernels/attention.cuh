@@ -18,6 +18,7 @@ struct AttentionParams {
     float* out;              // [n][out_stride]
     float* partial_o;        // decode: [n][heads][splits][head_dim] unnormalised outputs per split
     float* partial_ml;       // decode: [n][heads][splits][2] running max (log2 domain) and sum per split
+    const int* start_pos_ptr;  // null, or where to read start_pos (a captured decode graph replays with new positions)
     int n, heads, kv_heads, q_stride;
     int out_stride;
     int start_pos;           // query t is at position start_pos + t and sees keys up to it
@@ -28,7 +29,11 @@ struct AttentionParams {
     int head_dim;            // prefill 64 or 128, decode 8, 16, 32, 64 or 128 (the kernels are compiled per head_dim)
     int pad;
 };
-static_assert(sizeof(AttentionParams) == 112, "AttentionParams layout is mirrored in Java");
+static_assert(sizeof(AttentionParams) == 120, "AttentionParams layout is mirrored in Java");
+
+__device__ __forceinline__ int lb_start_pos(const AttentionParams& p) {
+    return p.start_pos_ptr ? *p.start_pos_ptr : p.start_pos;
+}
 
 // The lowest position query position pos sees.
 __device__ __forceinline__ int lb_first_key(const AttentionParams& p, int pos) {

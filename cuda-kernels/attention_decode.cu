@@ -16,7 +16,7 @@ __device__ __forceinline__ void attention_decode(const AttentionParams& p) {
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     int split = blockIdx.x, h = blockIdx.y, t = blockIdx.z;
     int kvh = h / (p.heads / p.kv_heads);
-    int pos = p.start_pos + t;
+    int pos = lb_start_pos(p) + t;
     int lo = max(lb_first_key(p, pos), split * p.keys_per_split);
     int hi = min(pos + 1, (split + 1) * p.keys_per_split);
     int sub = lane / G, part = lane % G;  // which key of the warp step, which 8 dimensions

@@ -32,7 +32,8 @@ __device__ __forceinline__ void attention_prefill(const AttentionParams& p) {
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     int q0 = blockIdx.x * BQ, h = blockIdx.y;
     int kvh = h / (p.heads / p.kv_heads);
-    int kv_len = p.start_pos + p.n;
+    int start_pos = lb_start_pos(p);
+    int kv_len = start_pos + p.n;
 
     // Q tile: rows past n are zeros (and fully masked below).
     {
@@ -46,8 +47,8 @@ __device__ __forceinline__ void attention_prefill(const AttentionParams& p) {
         }
     }
     int last_q = min(q0 + BQ, p.n) - 1;
-    int first_key = lb_first_key(p, p.start_pos + q0);
-    int last_key = p.start_pos + last_q;
+    int first_key = lb_first_key(p, start_pos + q0);
+    int last_key = start_pos + last_q;
     int tile0 = first_key / BKV, tile1 = last_key / BKV;
 
     auto k_src = [&](int tile) { return p.k_pool + lb_page_offset(p, p.block_table[tile], kvh, HD); };
@@ -101,7 +102,7 @@ __device__ __forceinline__ void attention_prefill(const AttentionParams& p) {
         // Mask and scale, then the online softmax update of each of the thread's two rows.
 #pragma unroll
         for (int r = 0; r < 2; r++) {
-            int pos = p.start_pos + qrow[r];
+            int pos = start_pos + qrow[r];
             int lo = lb_first_key(p, pos);
             bool live = qrow[r] < p.n;
             float mx = -INFINITY;

@@ -7,16 +7,17 @@ struct KvStoreParams {
     __half* k_pool;
     __half* v_pool;
     const int* block_table;
+    const int* start_pos_ptr;  // null, or where to read start_pos (CUDA Graph replay)
     int n, kv_heads, head_dim, k_stride;
     int v_stride, start_pos;
 };
-static_assert(sizeof(KvStoreParams) == 64, "KvStoreParams layout is mirrored in Java");
+static_assert(sizeof(KvStoreParams) == 72, "KvStoreParams layout is mirrored in Java");
 
 // grid (n, kv_heads), block head_dim.
 LB_EXTERN void __launch_bounds__(256) kv_store(const KvStoreParams p) {
     int t = blockIdx.x, h = blockIdx.y, d = threadIdx.x;
     if (d >= p.head_dim) return;
-    int pos = p.start_pos + t;
+    int pos = (p.start_pos_ptr ? *p.start_pos_ptr : p.start_pos) + t;
     int page = p.block_table[pos / LB_PAGE];
     size_t at = ((size_t)page * p.kv_heads + h) * LB_PAGE * p.head_dim + (size_t)(pos % LB_PAGE) * p.head_dim + d;
     p.k_pool[at] = __float2half_rn(p.k[(size_t)t * p.k_stride + h * p.head_dim + d]);

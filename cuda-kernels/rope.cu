@@ -5,13 +5,14 @@
 struct RopeParams {
     float* x;               // [n][row_stride], heads of head_dim from column 0
     const float* inv_freq;  // [head_dim / 2]
+    const int* start_pos_ptr;  // null, or where to read start_pos (a captured graph replays with new positions)
     int n, heads, head_dim, row_stride;
     int start_pos;
     int interleaved;        // 1: pairs (2i, 2i+1); 0: pairs (i, i + head_dim/2)
     float factor;           // cos and sin are multiplied by it (YaRN's / LongRoPE's attention factor)
     int pad;
 };
-static_assert(sizeof(RopeParams) == 48, "RopeParams layout is mirrored in Java");
+static_assert(sizeof(RopeParams) == 56, "RopeParams layout is mirrored in Java");
 
 // As dev.longbow.backend.Rope.DOUBLE_ANGLE_POSITION: from here on the angle is formed in double.
 #define LB_DOUBLE_ANGLE_POSITION 65536
@@ -20,7 +21,7 @@ static_assert(sizeof(RopeParams) == 48, "RopeParams layout is mirrored in Java")
 LB_EXTERN void __launch_bounds__(128) rope(const RopeParams p) {
     int t = blockIdx.x, h = blockIdx.y, i = threadIdx.x, half = p.head_dim >> 1;
     if (i >= half) return;
-    long pos = (long)p.start_pos + t;
+    long pos = (long)(p.start_pos_ptr ? *p.start_pos_ptr : p.start_pos) + t;
     float inv = p.inv_freq[i];
     // Float product below the threshold, as run.c forms it and as the CPU path does; sin and cos in double, as Java's Math.
     double angle = pos < LB_DOUBLE_ANGLE_POSITION ? (double)((float)pos * inv) : (double)pos * (double)inv;

@@ -18,7 +18,7 @@ public final class AttentionKernel {
     public static final int DECODE_MAX_QUERIES = 16;
     public static final ParamStruct PARAMS = ParamStruct.of("AttentionParams", JAVA_LONG.withName("q_half"), JAVA_LONG.withName("q"),
             JAVA_LONG.withName("k_pool"), JAVA_LONG.withName("v_pool"), JAVA_LONG.withName("block_table"), JAVA_LONG.withName("out"),
-            JAVA_LONG.withName("partial_o"), JAVA_LONG.withName("partial_ml"), JAVA_INT.withName("n"), JAVA_INT.withName("heads"),
+            JAVA_LONG.withName("partial_o"), JAVA_LONG.withName("partial_ml"), JAVA_LONG.withName("start_pos_ptr"), JAVA_INT.withName("n"), JAVA_INT.withName("heads"),
             JAVA_INT.withName("kv_heads"), JAVA_INT.withName("q_stride"), JAVA_INT.withName("out_stride"), JAVA_INT.withName("start_pos"),
             JAVA_INT.withName("window"), JAVA_INT.withName("keys_per_split"), JAVA_INT.withName("splits"), JAVA_FLOAT.withName("scale_log2"),
             JAVA_INT.withName("head_dim"), JAVA_INT.withName("pad"));
@@ -64,9 +64,21 @@ public final class AttentionKernel {
     public static void decode(CudaKernels ks, long stream, long q, long kPool, long vPool, long blockTable, long out,
                               long partialO, long partialMl, Split split, int n, int heads, int kvHeads, int headDim,
                               int qStride, int outStride, int startPos, int window, float temperature) {
+        decode(ks, stream, q, kPool, vPool, blockTable, out, partialO, partialMl, split, n, heads, kvHeads, headDim, qStride,
+                outStride, startPos, 0, window, temperature);
+    }
+
+    /**
+     * startPosPtr: 0, or a device int holding the start position, read at run time (a captured decode graph replays
+     * with each step's position; its split must then cover the whole context, see {@link Split#of}).
+     */
+    public static void decode(CudaKernels ks, long stream, long q, long kPool, long vPool, long blockTable, long out,
+                              long partialO, long partialMl, Split split, int n, int heads, int kvHeads, int headDim,
+                              int qStride, int outStride, int startPos, long startPosPtr, int window, float temperature) {
         if (!decodeSupports(headDim)) throw new IllegalArgumentException("attention_decode takes head_dim 8, 16, 32, 64 or 128, got " + headDim);
         MemorySegment p = common(ks, 0, q, kPool, vPool, blockTable, out, n, heads, kvHeads, headDim, qStride, outStride,
                 startPos, window, temperature);
+        p.set(JAVA_LONG, PARAMS.offset("start_pos_ptr"), startPosPtr);
         p.set(JAVA_LONG, PARAMS.offset("partial_o"), partialO);
         p.set(JAVA_LONG, PARAMS.offset("partial_ml"), partialMl);
         p.set(JAVA_INT, PARAMS.offset("keys_per_split"), split.keysPerSplit());

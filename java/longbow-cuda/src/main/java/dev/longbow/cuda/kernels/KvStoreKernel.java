@@ -9,14 +9,21 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 public final class KvStoreKernel {
     public static final ParamStruct PARAMS = ParamStruct.of("KvStoreParams", JAVA_LONG.withName("k"), JAVA_LONG.withName("v"),
             JAVA_LONG.withName("k_pool"), JAVA_LONG.withName("v_pool"), JAVA_LONG.withName("block_table"),
-            JAVA_INT.withName("n"), JAVA_INT.withName("kv_heads"), JAVA_INT.withName("head_dim"), JAVA_INT.withName("k_stride"),
+            JAVA_LONG.withName("start_pos_ptr"), JAVA_INT.withName("n"), JAVA_INT.withName("kv_heads"), JAVA_INT.withName("head_dim"), JAVA_INT.withName("k_stride"),
             JAVA_INT.withName("v_stride"), JAVA_INT.withName("start_pos"));
 
     private KvStoreKernel() {}
 
     public static void launch(CudaKernels ks, long stream, long k, long v, long kPool, long vPool, long blockTable,
                               int n, int kvHeads, int headDim, int kStride, int vStride, int startPos) {
+        launch(ks, stream, k, v, kPool, vPool, blockTable, n, kvHeads, headDim, kStride, vStride, startPos, 0);
+    }
+
+    /** startPosPtr: 0, or a device int holding the start position (read at run time: a captured graph's steps). */
+    public static void launch(CudaKernels ks, long stream, long k, long v, long kPool, long vPool, long blockTable,
+                              int n, int kvHeads, int headDim, int kStride, int vStride, int startPos, long startPosPtr) {
         MemorySegment p = ks.params();
+        p.set(JAVA_LONG, PARAMS.offset("start_pos_ptr"), startPosPtr);
         p.set(JAVA_LONG, PARAMS.offset("k"), k);
         p.set(JAVA_LONG, PARAMS.offset("v"), v);
         p.set(JAVA_LONG, PARAMS.offset("k_pool"), kPool);

@@ -5,7 +5,6 @@ import dev.longbow.cuda.GpuDriver;
 import dev.longbow.tensor.Tensor;
 import dev.longbow.tensor.WeightType;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -26,7 +25,6 @@ final class DeviceWeights implements AutoCloseable {
     private final GpuDriver driver;
     private final Map<Tensor, Long> uploaded = new IdentityHashMap<>();
     private final List<Long> chunks = new ArrayList<>();
-    private final Arena arena = Arena.ofConfined();
     private final MemorySegment staging;
     private long chunkBase, chunkSize, used;
     private final long firstChunk;
@@ -112,6 +110,5 @@ final class DeviceWeights implements AutoCloseable {
     public void close() {
         for (long c : chunks) driver.free(c);
         driver.freeHost(staging);
-        arena.close();
     }
 }

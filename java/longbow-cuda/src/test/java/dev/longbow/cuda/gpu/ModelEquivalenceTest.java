@@ -9,7 +9,8 @@ import dev.longbow.format.ModelFile;
 import dev.longbow.format.ModelLoader;
 import dev.longbow.model.ModelWeights;
 import dev.longbow.model.Transformer;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.Random;
 
@@ -20,15 +21,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The whole model on the CUDA backend against the CPU backend, through the same Transformer code: stories260K (the
  * bundled model: dim 64, 8 heads of 8, 4 KV heads, hidden 172, so the decode attention kernel at head dim 8 and both
  * matmul paths), a 40-token prefill then 30 greedy decode steps. Each step's logits within 1% of the CPU's logit
- * range (the GPU holds the weights in F16, the CPU reads the file's F32) and the same greedy token.
+ * range (the GPU holds the weights in F16, the CPU reads the file's F32) and the same greedy token. Run twice: each
+ * op launched as it comes, and the one-token steps as CUDA Graphs (-Dlongbow.cuda.graphs=true: the first step runs
+ * directly, the second is captured, and it and the 28 after it run as the graph).
  */
 class ModelEquivalenceTest {
-    @Test
-    void stories260kPrefillAndDecodeMatchTheCpu() {
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void stories260kPrefillAndDecodeMatchTheCpu(boolean graphs) {
         Gpu.kernels(); // skips without a GPU
+        String before = System.getProperty("longbow.cuda.graphs");
+        System.setProperty("longbow.cuda.graphs", Boolean.toString(graphs));
+        CudaOps created;
+        try {
+            created = new CudaOps(GpuDrivers.open(System.getProperty("longbow.gpu.binding"), 0), "test", 0);
+        } finally {
+            if (before == null) System.clearProperty("longbow.cuda.graphs");
+            else System.setProperty("longbow.cuda.graphs", before);
+        }
         try (ModelFile file = ModelLoader.open(Longbow.defaultModel());
              CpuOps cpu = new CpuOps(1);
-             CudaOps gpu = new CudaOps(GpuDrivers.open(System.getProperty("longbow.gpu.binding"), 0), "test", 0)) {
+             CudaOps gpu = created) {
             Transformer model = new Transformer(file.config(), ModelWeights.bind(file.config(), file.tensors(), file.path().toString()));
             int ctx = 128, vocab = file.config().vocabSize();
             try (Transformer.State sc = model.newState(cpu, ctx, 64); Transformer.State sg = model.newState(gpu, ctx, 64)) {
@@ -52,6 +65,7 @@ class ModelEquivalenceTest {
                     model.forward(gpu, sg, new int[]{next}, 1, pos, lg);
                     compare(lc, lg, "decode at " + pos);
                 }
+                assertEquals(graphs ? 29 : 0, gpu.graphLaunches(), "one-token steps replayed as a graph");
             }
         }
     }
