@@ -11,3 +11,4 @@
 #include "attention_prefill.cu"
 #include "attention_decode.cu"
 #include "argmax.cu"
+#include "sample.cu"

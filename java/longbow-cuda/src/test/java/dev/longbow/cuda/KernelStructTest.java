@@ -11,6 +11,7 @@ import dev.longbow.cuda.kernels.KvStoreKernel;
 import dev.longbow.cuda.kernels.ParamStruct;
 import dev.longbow.cuda.kernels.RmsNormKernel;
 import dev.longbow.cuda.kernels.RopeKernel;
+import dev.longbow.cuda.kernels.SampleKernel;
 import dev.longbow.cuda.kernels.SwiGluKernel;
 import org.junit.jupiter.api.Test;
 
@@ -37,7 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 class KernelStructTest {
     static final List<ParamStruct> JAVA = List.of(EmbedKernel.PARAMS, RmsNormKernel.PARAMS, RopeKernel.PARAMS, SwiGluKernel.PARAMS,
             AddKernel.PARAMS, ConvertKernel.PARAMS, GemvKernel.PARAMS, GemmKernel.PARAMS, KvStoreKernel.PARAMS,
-            AttentionKernel.PARAMS, ArgmaxKernel.PARAMS);
+            AttentionKernel.PARAMS, ArgmaxKernel.PARAMS, SampleKernel.PARAMS);
 
     record CStruct(Map<String, Long> offsets, long size, long asserted) {}
 

@@ -22,10 +22,10 @@ public final class CudaKernels implements AutoCloseable {
     public static final List<String> NAMES = List.of("embed_f16", "rmsnorm_residual", "rope", "swiglu", "add_f32", "f32_to_f16",
             "gemv_f16", "gemm_f16_tn", "kv_store", "attention_prefill_hd64", "attention_prefill_hd128",
             "attention_decode_hd8", "attention_decode_hd16", "attention_decode_hd32", "attention_decode_hd64",
-            "attention_decode_hd128", "attention_reduce", "argmax");
+            "attention_decode_hd128", "attention_reduce", "argmax", "sample_top_k");
 
     final GpuDriver driver;
-    final long embed, rmsnorm, rope, swiglu, add, convert, gemv, gemm, kvStore, prefill64, prefill128, decode8, decode16, decode32, decode64, decode128, reduce, argmax;
+    final long embed, rmsnorm, rope, swiglu, add, convert, gemv, gemm, kvStore, prefill64, prefill128, decode8, decode16, decode32, decode64, decode128, reduce, argmax, sample;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment params = arena.allocate(256, 16);
     private final long module;
@@ -51,6 +51,7 @@ public final class CudaKernels implements AutoCloseable {
         decode128 = driver.function(module, "attention_decode_hd128");
         reduce = driver.function(module, "attention_reduce");
         argmax = driver.function(module, "argmax");
+        sample = driver.function(module, "sample_top_k");
     }
 
     /** Whether this build carries compiled kernels (it does not when nvcc was missing at build time). */
