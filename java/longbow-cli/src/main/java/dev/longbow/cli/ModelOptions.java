@@ -14,7 +14,7 @@ final class ModelOptions {
               --ctx N             context length to run at (default: the model's)
               --reference-kernels scalar FP32 kernels in llama2.c's order: slow, bit-exact with run.c
               --backend B         auto (default: CUDA when an NVIDIA driver, a GPU and the kernels are there, else CPU),
-                                  cpu or cuda (docs/GPU.md)
+                                  cpu or cuda (docs/GPU.md); -Dlongbow.backend=B changes the default
               --gpu-binding B     how the CUDA backend reaches the driver: ffm (default: Panama FFM over libcuda)
 
             long context (docs/LONG_CONTEXT.md):
@@ -37,7 +37,9 @@ final class ModelOptions {
         int ctx = a.integer("--ctx", 0);
         if (ctx < 0) throw new dev.longbow.LongbowException("--ctx must be >= 1, got " + ctx);
         boolean reference = a.has("--reference-kernels");
-        String requested = a.str("--backend", reference ? dev.longbow.api.Backends.CPU : dev.longbow.api.Backends.AUTO);
+        // -Dlongbow.backend sets the default: the test suite pins it to cpu so its goldens stay CPU-exact on GPU hosts.
+        String requested = a.str("--backend", reference ? dev.longbow.api.Backends.CPU
+                : System.getProperty("longbow.backend", dev.longbow.api.Backends.AUTO));
         String binding = a.str("--gpu-binding", null);
         dev.longbow.api.Backends.Choice backend = dev.longbow.api.Backends.resolve(requested, binding);
         if (backend.note() != null) err.println(backend.note());

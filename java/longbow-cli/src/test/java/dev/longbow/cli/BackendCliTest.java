@@ -41,7 +41,7 @@ class BackendCliTest {
         assertEquals(0, cpu.code(), cpu.err());
         assertTrue(cpu.out().contains("\"backend\""), cpu.out());
         assumeTrue(Backends.resolve("auto", null).backend().equals(Backends.CPU), "auto picks CUDA here");
-        CliTest.Run auto = run("generate", "--model", CliTest.model().toString(), "--max-tokens", "4", "--json");
+        CliTest.Run auto = run("generate", "--model", CliTest.model().toString(), "--backend", "auto", "--max-tokens", "4", "--json");
         assertEquals(0, auto.code(), auto.err());
         assertTrue(auto.out().contains("\"backend\":\"cpu"), auto.out());
     }
