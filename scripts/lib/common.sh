@@ -49,6 +49,7 @@ find_maven() {
 CORE_JAR="$LONGBOW_ROOT/java/longbow-core/target/longbow-core-0.1.0-SNAPSHOT.jar"
 SERVER_JAR="$LONGBOW_ROOT/java/longbow-server/target/longbow-server-0.1.0-SNAPSHOT.jar"
 CLI_JAR="$LONGBOW_ROOT/java/longbow-cli/target/longbow-cli-0.1.0-SNAPSHOT.jar"
+CUDA_JAR="$LONGBOW_ROOT/java/longbow-cuda/target/longbow-cuda-0.1.0-SNAPSHOT.jar"
 # The CLI's runtime dependencies (the Longbow jars, and the server's from Maven Central: Jinjava for chat templates),
 # written by longbow_build.
 CLI_DEPS="$LONGBOW_ROOT/java/longbow-cli/target/classpath.txt"
@@ -61,8 +62,8 @@ longbow_classpath() {
 # Builds the jars on first use and whenever a source, resource or POM is newer than the last build.
 longbow_build() {
     local stamp="$LONGBOW_ROOT/java/longbow-cli/target/.longbow-built"
-    if [ -f "$stamp" ] && [ -f "$CORE_JAR" ] && [ -f "$SERVER_JAR" ] && [ -f "$CLI_JAR" ] && [ -f "$CLI_DEPS" ] && \
-       [ -z "$(find "$LONGBOW_ROOT/java" "$LONGBOW_ROOT/models" "$LONGBOW_ROOT/pom.xml" -newer "$stamp" -type f \
+    if [ -f "$stamp" ] && [ -f "$CORE_JAR" ] && [ -f "$SERVER_JAR" ] && [ -f "$CLI_JAR" ] && [ -f "$CUDA_JAR" ] && [ -f "$CLI_DEPS" ] && \
+       [ -z "$(find "$LONGBOW_ROOT/java" "$LONGBOW_ROOT/models" "$LONGBOW_ROOT/cuda-kernels" "$LONGBOW_ROOT/pom.xml" -newer "$stamp" -type f \
               -not -path '*/target/*' -not -path '*/node_modules/*' -print -quit 2>/dev/null)" ]; then
         return 0
     fi

@@ -106,10 +106,10 @@ final class BatchCommand implements Command {
             BatchProgress progress = null;
             dev.longbow.engine.BatchScheduler.Stats batching = null;
             if (!todo.isEmpty()) {
-                try (Model model = Longbow.load(ModelOptions.model(a), ModelOptions.load(a))) {
+                try (Model model = Longbow.load(ModelOptions.model(a), ModelOptions.load(a, err))) {
                     // The worker threads then only wait on the shared scheduler, which runs their generations together.
                     BatchingFlags.apply(model, a, concurrency > 1 && !a.has("--no-batching"), Math.min(concurrency, todo.size()),
-                            "it needs --concurrency above 1 and no --no-batching");
+                            "it needs --concurrency above 1 and no --no-batching", err);
                     boolean terminal = Terminal.stderrIsTerminal();
                     progress = new BatchProgress(err, terminal, parsed.items().size(), already, System.nanoTime());
                     outcome = BatchRunner.run(model, todo, concurrency, !a.has("--no-bos"), a.has("--parse-special"), results, progress,

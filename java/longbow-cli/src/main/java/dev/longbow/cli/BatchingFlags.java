@@ -14,10 +14,18 @@ final class BatchingFlags {
 
     private BatchingFlags() {}
 
-    /** Turns continuous batching on for {@code places} sequences when {@code batching}; else refuses its options. */
-    static void apply(Model model, Args a, boolean batching, int places, String why) {
+    /**
+     * Turns continuous batching on for {@code places} sequences when {@code batching}; else refuses its options. A
+     * backend without batching says so in one line, and the requests run their own forward passes.
+     */
+    static void apply(Model model, Args a, boolean batching, int places, String why, java.io.PrintStream err) {
         if (batching) {
-            model.enableBatching(places, a.bytes("--kv-memory", 0), !a.has("--no-prefix-cache"));
+            long budget = a.bytes("--kv-memory", 0);
+            try {
+                model.enableBatching(places, budget, !a.has("--no-prefix-cache"));
+            } catch (UnsupportedOperationException e) {
+                err.println("longbow: " + e.getMessage() + " (" + model.backend() + "): each generation runs its own forward passes");
+            }
             return;
         }
         for (String option : new String[]{"--kv-memory", "--no-prefix-cache"}) {

@@ -57,7 +57,7 @@ final class BenchCommand implements Command {
         int promptTokens = a.integer("--prompt-tokens", 256), genTokens = a.integer("--gen-tokens", 32);
         if (promptTokens < 1) throw new LongbowException("bench: --prompt-tokens must be >= 1");
         if (genTokens < 2) throw new LongbowException("bench: --gen-tokens must be >= 2 (decode speed is measured after the first)");
-        var load = ModelOptions.load(a);
+        var load = ModelOptions.load(a, err);
         int threads = load.threads() > 0 ? load.threads() : Runtime.getRuntime().availableProcessors();
         try (Model model = Longbow.load(ModelOptions.model(a), load.withThreads(threads))) {
             if (promptTokens + genTokens > model.contextLength()) {

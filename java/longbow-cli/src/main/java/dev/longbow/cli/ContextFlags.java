@@ -69,6 +69,8 @@ final class ContextFlags {
     static Set<String> with(Set<String> own) {
         Set<String> all = new HashSet<>(own);
         all.addAll(OPTIONS);
+        // Not context settings, but every command that takes these runs a model, so it takes the backend choice too.
+        all.addAll(ModelOptions.BACKEND_OPTIONS);
         return Set.copyOf(all);
     }
 

@@ -75,7 +75,7 @@ final class GenerateCommand implements Command {
                 a.number("--top-p", 0.95f), a.number("--min-p", 0.05f), a.number("--repeat-penalty", 1f), 64, seed);
         boolean json = a.has("--json");
 
-        try (Model model = Longbow.load(ModelOptions.model(a), ModelOptions.load(a))) {
+        try (Model model = Longbow.load(ModelOptions.model(a), ModelOptions.load(a, err))) {
             GenerateRequest request = new GenerateRequest(prompt, maxTokens, sampling, !a.has("--no-bos"), a.has("--parse-special"), !json, new AtomicBoolean());
             GenerateResult r = model.stream(request, (id, text) -> {
                 if (!json) {

@@ -22,7 +22,7 @@ public final class Main {
     static {
         for (Command c : List.of(new GenerateCommand(), new BatchCommand(), new ServeCommand(), new TokenizeCommand(), new InspectCommand(),
                 new ConvertCommand(), new SynthCommand(), new BenchCommand(), new TrainTokenizerCommand(), new RopeTableCommand(),
-                new PerplexityCommand(), new PasskeyCommand(), new LongContextReportCommand())) {
+                new PerplexityCommand(), new PasskeyCommand(), new LongContextReportCommand(), new BenchKernelsCommand())) {
             COMMANDS.put(c.name(), c);
         }
     }

@@ -71,7 +71,7 @@ final class PasskeyCommand implements Command {
         int trials = a.integer("--trials", 5);
         if (trials < 1) throw new LongbowException("passkey: --trials must be >= 1, got " + trials);
         long seed = a.longValue("--seed", 1);
-        var load = ModelOptions.load(a);
+        var load = ModelOptions.load(a, err);
         try (Model model = Longbow.load(ModelOptions.model(a), load)) {
             Passkey.Result r = model.passkey(depths, trials, seed);
             if (a.has("--json")) {

@@ -52,7 +52,7 @@ final class PerplexityCommand implements Command {
         if (!a.has("--text-file")) throw new LongbowException("perplexity: --text-file is required");
         int maxTokens = a.integer("--max-tokens", 0);
         if (maxTokens < 0 || (a.has("--max-tokens") && maxTokens == 0)) throw new LongbowException("perplexity: --max-tokens must be >= 1, got " + maxTokens);
-        var load = ModelOptions.load(a);
+        var load = ModelOptions.load(a, err);
         if (a.has("--ctx") && load.contextLength() < 2) throw new LongbowException("perplexity: --ctx must be >= 2, got " + load.contextLength());
         String text = TokenizeCommand.readText("perplexity", a.path("--text-file"));
         if (text.isEmpty()) throw new LongbowException("perplexity: " + a.path("--text-file") + " is empty");

@@ -68,9 +68,9 @@ final class ServeCommand implements Command {
         ServerOptions options = new ServerOptions(a.str("--host", ServerOptions.DEFAULT_HOST), a.integer("--port", ServerOptions.DEFAULT_PORT),
                 key == null || key.isEmpty() ? null : key, a.integer("--parallel", ServerOptions.DEFAULT_PARALLEL),
                 a.longValue("--max-body", ServerOptions.DEFAULT_MAX_BODY), modelPath, a.path("--tokenizer"), a.path("--chat-template"));
-        try (Model model = Longbow.load(modelPath, ModelOptions.load(a))) {
+        try (Model model = Longbow.load(modelPath, ModelOptions.load(a, err))) {
             BatchingFlags.apply(model, a, options.parallel() > 1 && !a.has("--no-batching"), options.parallel(),
-                    "it needs --parallel above 1 and no --no-batching");
+                    "it needs --parallel above 1 and no --no-batching", err);
             Server server = Server.start(model, options, err);
             // SIGINT/SIGTERM: stop running generations and close the socket before the JVM goes.
             Thread hook = new Thread(server::close, "longbow-serve-shutdown");

@@ -1,9 +1,12 @@
 package dev.longbow.api;
 
 import dev.longbow.LongbowException;
+import dev.longbow.backend.GpuBackend;
+import dev.longbow.backend.Ops;
 import dev.longbow.backend.cpu.CpuOps;
 import dev.longbow.format.ModelFile;
 import dev.longbow.format.ModelLoader;
+import dev.longbow.tensor.Tensor;
 import dev.longbow.tokenizer.Tokenizer;
 import dev.longbow.tokenizer.Tokenizers;
 
@@ -26,12 +29,24 @@ public final class Longbow {
             Tokenizer tokenizer = Tokenizers.forModel(file, options.tokenizer());
             int ctx = options.contextLength() > 0 ? options.contextLength() : file.config().contextLength();
             int threads = options.threads() > 0 ? options.threads() : Runtime.getRuntime().availableProcessors();
-            CpuOps.Kernels kernels = options.referenceKernels() ? CpuOps.Kernels.REFERENCE : CpuOps.Kernels.VECTOR;
-            return Model.open(file, tokenizer, new CpuOps(threads, kernels), ctx, options.context());
+            return Model.open(file, tokenizer, ops(options, file, threads), ctx, options.context());
         } catch (RuntimeException e) {
             file.close();
             throw e;
         }
+    }
+
+    private static Ops ops(LoadOptions options, ModelFile file, int threads) {
+        if (options.backend().equals(Backends.CUDA)) {
+            if (options.referenceKernels()) throw new LongbowException("--reference-kernels is a CPU mode; it cannot run with --backend cuda");
+            GpuBackend gpu = GpuBackend.find().orElseThrow(() -> new LongbowException("--backend cuda: this Longbow has no CUDA module (longbow-cuda jar) on its class path"));
+            // F16 on the device: two bytes per weight whatever the file's type (1-D tensors stay F32, a rounding error here).
+            long weights = 0;
+            for (Tensor t : file.tensors().values()) weights += 2 * t.elementCount() + 256;
+            return gpu.open(options.gpuBinding(), weights);
+        }
+        CpuOps.Kernels kernels = options.referenceKernels() ? CpuOps.Kernels.REFERENCE : CpuOps.Kernels.VECTOR;
+        return new CpuOps(threads, kernels);
     }
 
     public static Model load(Path path) {

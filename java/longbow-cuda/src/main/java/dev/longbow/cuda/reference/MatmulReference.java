@@ -1,0 +1,28 @@
+package dev.longbow.cuda.reference;
+
+/**
+ * gemv_f16's and gemm_f16_tn's definition, accumulated in double: out[t][r] = sum_c W[r][c] x[t][c] (+ bias[r]),
+ * W in F16. GEMV takes x in F32; the GEMM's activations are F16 (round them with {@link F16#of(float[])} first).
+ */
+public final class MatmulReference {
+    private MatmulReference() {}
+
+    public static float[] gemv(short[] w, float[] x, float[] bias, int rows, int cols, int n) {
+        float[] out = new float[n * rows];
+        for (int t = 0; t < n; t++) {
+            for (int r = 0; r < rows; r++) {
+                double acc = bias == null ? 0 : bias[r];
+                for (int c = 0; c < cols; c++) acc += (double) F16.value(w[r * cols + c]) * x[t * cols + c];
+                out[t * rows + r] = (float) acc;
+            }
+        }
+        return out;
+    }
+
+    /** C[m][n] = A[m][k] B[n][k]^T (+ bias[n]), A and B F16. */
+    public static float[] gemm(short[] a, short[] b, float[] bias, int m, int n, int k) {
+        float[] x = new float[m * k];
+        for (int i = 0; i < x.length; i++) x[i] = F16.value(a[i]);
+        return gemv(b, x, bias, n, k, m);
+    }
+}
