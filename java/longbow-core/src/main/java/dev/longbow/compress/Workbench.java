@@ -70,7 +70,11 @@ final class Workbench implements AutoCloseable {
         Map<String, Tensor> tensors = new LinkedHashMap<>(file.tensors());
         for (Map.Entry<String, float[]> e : replaced.entrySet()) {
             Tensor old = tensors.get(e.getKey());
-            tensors.put(e.getKey(), new Tensor(old.name(), WeightType.F32, old.shape(), MemorySegment.ofArray(Quantizer.encode(WeightType.F32, e.getValue()))));
+            // Off the heap, as mapped weights are: the vector kernels read heap segments through a slower path.
+            byte[] bytes = Quantizer.encode(WeightType.F32, e.getValue());
+            MemorySegment native_ = java.lang.foreign.Arena.ofAuto().allocate(bytes.length, 64);
+            MemorySegment.copy(MemorySegment.ofArray(bytes), 0, native_, 0, bytes.length);
+            tensors.put(e.getKey(), new Tensor(old.name(), WeightType.F32, old.shape(), native_));
         }
         return new Transformer(file.config(), ModelWeights.bind(file.config(), tensors, file.path().toString()));
     }

@@ -46,7 +46,8 @@ public final class CpuOps implements Ops {
     private final Q8KActivations q8k = new Q8KActivations();
     private final TokenInt8Activations a8 = new TokenInt8Activations();
     private float[] f16Rounded = new float[0];
-    private CpuAct f16View;
+    private final CpuAct[] f16Views = new CpuAct[4];
+    private int nextF16View;
     private float[] q8Widened = new float[0];
     private final MatmulJob matmulJob = new MatmulJob();
     private final CpuAttention attentionJob;
@@ -356,9 +357,15 @@ public final class CpuOps implements Ops {
         for (int t = 0; t < n; t++) {
             for (int i = 0; i < x.cols(); i++) r[t * x.cols() + i] = Float.float16ToFloat(Float.floatToFloat16(x.data()[x.at(t) + i]));
         }
-        // Reused while the buffer and width stay the same, so decode allocates nothing here.
-        if (f16View == null || f16View.data() != r || f16View.cols() != x.cols() || f16View.rows() < n) f16View = new CpuAct(r, 0, r.length / x.cols(), x.cols());
-        return f16View;
+        // One view per width (a model has a few: dim, hidden, q), reused while the buffer stays, so decode allocates nothing here.
+        for (int i = 0; i < f16Views.length; i++) {
+            CpuAct v = f16Views[i];
+            if (v != null && v.data() == r && v.cols() == x.cols() && v.rows() >= n) return v;
+        }
+        CpuAct v = new CpuAct(r, 0, r.length / x.cols(), x.cols());
+        f16Views[nextF16View] = v;
+        nextF16View = (nextF16View + 1) % f16Views.length;
+        return v;
     }
 
     private static float dotF32(MemorySegment w, long byteOffset, float[] x, int xo, int n) {
