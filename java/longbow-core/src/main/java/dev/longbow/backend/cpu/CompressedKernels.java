@@ -147,7 +147,24 @@ final class CompressedKernels {
     /** As {@link #dotS24F16} with int8 kept values; the caller applies the row scale. */
     static float dotS24I8(MemorySegment w, long values, long index, float[] x, int xo, int n) {
         int i = 0;
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector acc = FloatVector.zero(F), acc2 = FloatVector.zero(F);
+        // Two steps an iteration into two sums: one chain of multiply-adds would wait on its own latency.
+        for (; i + 4 * L <= n; i += 4 * L) {
+            int bits = INT_INDEX ? w.get(I32_LE, index + i / 8) : w.get(I16_LE, index + i / 8) & 0xFFFF;
+            VectorShuffle<Integer> pick = IntVector.broadcast(I, bits).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            IntVector x0 = FloatVector.fromArray(F, x, xo + i).reinterpretAsInts(), x1 = FloatVector.fromArray(F, x, xo + i + L).reinterpretAsInts();
+            FloatVector picked = x0.rearrange(pick).blend(x1.rearrange(pick), SECOND).reinterpretAsFloats();
+            FloatVector f = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, values + i / 2, LE).convertShape(VectorOperators.B2F, F, 0);
+            acc = f.fma(picked, acc);
+            int j = i + 2 * L;
+            int bits2 = INT_INDEX ? w.get(I32_LE, index + j / 8) : w.get(I16_LE, index + j / 8) & 0xFFFF;
+            VectorShuffle<Integer> pick2 = IntVector.broadcast(I, bits2).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            IntVector y0 = FloatVector.fromArray(F, x, xo + j).reinterpretAsInts(), y1 = FloatVector.fromArray(F, x, xo + j + L).reinterpretAsInts();
+            FloatVector picked2 = y0.rearrange(pick2).blend(y1.rearrange(pick2), SECOND).reinterpretAsFloats();
+            FloatVector f2 = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, values + j / 2, LE).convertShape(VectorOperators.B2F, F, 0);
+            acc2 = f2.fma(picked2, acc2);
+        }
+        acc = acc.add(acc2);
         for (; i + 2 * L <= n; i += 2 * L) {
             int bits = INT_INDEX ? w.get(I32_LE, index + i / 8) : w.get(I16_LE, index + i / 8) & 0xFFFF;
             VectorShuffle<Integer> pick = IntVector.broadcast(I, bits).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
