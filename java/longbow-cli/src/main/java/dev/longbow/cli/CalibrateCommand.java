@@ -36,12 +36,13 @@ final class CalibrateCommand implements Command {
                   --quantize-attention  let attention projections go to INT8 too
                   --out FILE            plan to write (default plan.json)
                   --threads N           CPU threads
+                  --plot FILE.png       also draw the per-layer sensitivity (FILE.png) and the Hessian proxy (FILE-proxy.png)
                 """;
     }
 
     @Override
     public Set<String> valuedOptions() {
-        return Set.of("--model", "--text-file", "--samples", "--threshold", "--out", "--threads");
+        return Set.of("--model", "--text-file", "--samples", "--threshold", "--out", "--threads", "--plot");
     }
 
     @Override
@@ -63,6 +64,9 @@ final class CalibrateCommand implements Command {
         plan.write(dst);
         long int8 = plan.layers().stream().filter(l -> l.precision() == CompressionPlan.Precision.INT8).count();
         err.printf("wrote %s: %d layers INT8, %d FP16%n", dst, int8, plan.layers().size() - int8);
+        if (a.path("--plot") != null) {
+            for (Path p : SensitivityChart.write(plan, model.getFileName().toString(), a.path("--plot"))) err.println("wrote " + p);
+        }
         return 0;
     }
 }
