@@ -49,7 +49,7 @@ final class SensitivityChart {
         CategoryChart c = new CategoryChartBuilder().width(1100).height(520).title(title).xAxisTitle("layer (block.projection)").yAxisTitle(yTitle).build();
         var s = c.getStyler();
         s.setChartBackgroundColor(Color.WHITE);
-        s.setLegendPosition(Styler.LegendPosition.InsideNE);
+        s.setLegendPosition(Styler.LegendPosition.OutsideS);
         s.setOverlapped(true);
         s.setXAxisLabelRotation(90);
         s.setSeriesColors(new Color[]{ATTENTION, FEED_FORWARD});
