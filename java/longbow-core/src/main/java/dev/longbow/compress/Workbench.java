@@ -52,6 +52,7 @@ final class Workbench implements AutoCloseable {
     /** The first {@code maxTokens} tokens of a text file; a one-line error when it holds fewer than {@link #MIN_TOKENS}. */
     int[] tokens(Path text, int maxTokens) {
         String s;
+        if (!Files.isRegularFile(text)) throw new LongbowException(text + ": no such file");
         try {
             s = Files.readString(text, StandardCharsets.UTF_8);
         } catch (IOException e) {
