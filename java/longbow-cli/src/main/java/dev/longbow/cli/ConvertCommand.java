@@ -59,7 +59,7 @@ final class ConvertCommand implements Command {
         if (!format.equals("gguf") && !format.equals("hf")) throw new LongbowException("convert: unknown --format '" + format + "' (gguf, hf)");
         String typeName = a.str("--type", "f16");
         WeightType type = WeightType.parse(typeName);
-        boolean ok = type != null && (format.equals("gguf") ? type != WeightType.BF16 : type == WeightType.F32 || type == WeightType.F16 || type == WeightType.BF16);
+        boolean ok = type != null && !type.sectioned() && (format.equals("gguf") ? type != WeightType.BF16 : type == WeightType.F32 || type == WeightType.F16 || type == WeightType.BF16);
         if (!ok) throw new LongbowException("convert: --type '" + typeName + "' is not one of " + (format.equals("gguf") ? "f32, f16, q8_0, q4_0, q4_k, q5_k, q6_k" : "f32, f16, bf16"));
         try (ModelFile f = ModelLoader.open(in)) {
             long start = System.nanoTime();

@@ -22,7 +22,8 @@ public final class Main {
     static {
         for (Command c : List.of(new GenerateCommand(), new BatchCommand(), new ServeCommand(), new TokenizeCommand(), new InspectCommand(),
                 new ConvertCommand(), new SynthCommand(), new BenchCommand(), new TrainTokenizerCommand(), new RopeTableCommand(),
-                new PerplexityCommand(), new PasskeyCommand(), new LongContextReportCommand(), new BenchKernelsCommand())) {
+                new PerplexityCommand(), new PasskeyCommand(), new LongContextReportCommand(), new BenchKernelsCommand(),
+                new CalibrateCommand(), new CompressCommand(), new PruneCommand())) {
             COMMANDS.put(c.name(), c);
         }
     }

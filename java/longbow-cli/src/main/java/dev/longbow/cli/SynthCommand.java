@@ -47,7 +47,7 @@ final class SynthCommand implements Command {
         if (!a.has("--shape") || dst == null) throw new LongbowException("synth: --shape and --out are required");
         String typeName = a.str("--type", "q8_0");
         WeightType type = WeightType.parse(typeName);
-        if (type == null || type == WeightType.BF16) throw new LongbowException("synth: unknown --type '" + typeName + "' (f32, f16, q8_0, q4_0, q4_k, q5_k, q6_k)");
+        if (type == null || type == WeightType.BF16 || type.sectioned()) throw new LongbowException("synth: unknown --type '" + typeName + "' (f32, f16, q8_0, q4_0, q4_k, q5_k, q6_k)");
         long start = System.nanoTime();
         Tokenizer tokenizer = a.has("--tokenizer") ? Tokenizers.load(a.path("--tokenizer")) : null;
         Synth.write(Synth.shape(a.str("--shape", "")), type, a.longValue("--seed", 1), dst, tokenizer);

@@ -7,6 +7,7 @@ import dev.longbow.format.ModelFile;
 import dev.longbow.model.ModelConfig;
 import dev.longbow.model.RopeScaling;
 import dev.longbow.model.RotaryLayout;
+import dev.longbow.tensor.CompressedLayout;
 import dev.longbow.tensor.Quantizer;
 import dev.longbow.tensor.Tensor;
 import dev.longbow.tensor.WeightType;
@@ -31,9 +32,22 @@ import java.util.Map;
 public final class GgufConverter {
     private GgufConverter() {}
 
+    /**
+     * What a compressor changes on the way out: per tensor a type other than the file's, replaced values (in the
+     * source's row order, e.g. pruned weights or norms with smoothing folded in; null keeps the tensor's own), INT8
+     * row scales to encode with, and extra metadata.
+     */
+    public record Overrides(Map<String, WeightType> types, java.util.function.Function<Tensor, float[]> values,
+                            Map<String, float[]> scales, Map<String, GgufValue> metadata) {}
+
     public static void convert(ModelFile in, Tokenizer tokenizer, WeightType type, Path out) throws IOException {
+        convert(in, tokenizer, type, out, null);
+    }
+
+    public static void convert(ModelFile in, Tokenizer tokenizer, WeightType type, Path out, Overrides overrides) throws IOException {
         ModelConfig c = in.config();
         Map<String, GgufValue> md = metadata(c, type, in.path().getFileName().toString());
+        if (overrides != null) md.putAll(overrides.metadata());
         if (tokenizer != null) md.putAll(tokenizerMetadata(tokenizer));
         if (tokenizer != null && in.format() == ModelFile.Format.LLAMA2C) {
             // llama2.c models end a story by starting the next: BOS is their end of text, as Longbow treats it.
@@ -46,13 +60,18 @@ public final class GgufConverter {
             boolean isQ = t.name().endsWith("attn_q.weight") || t.name().endsWith("attn_q.bias");
             boolean isK = t.name().endsWith("attn_k.weight") || t.name().endsWith("attn_k.bias");
             boolean matrix = t.shape().length == 2 && t.shape()[0] > 1;
-            WeightType target = !matrix ? WeightType.F32 : matrixType(type, t.cols());
+            WeightType chosen = overrides == null ? null : overrides.types().get(t.name());
+            WeightType target = chosen != null ? chosen : !matrix ? WeightType.F32 : matrixType(type, t.cols());
             tensors.add(new GgufWriter.OutTensor(t.name(), target, t.shape(), () -> {
-                float[] v = t.toFloatArray();
+                float[] replaced = overrides == null ? null : overrides.values().apply(t);
+                float[] v = replaced != null ? replaced : t.toFloatArray();
+                float[] scales = overrides == null ? null : overrides.scales().get(t.name());
+                int rows = t.shape().length == 2 ? t.rows() : (int) t.elementCount();
                 if (permute && (isQ || isK)) {
-                    int rows = t.shape().length == 2 ? t.rows() : (int) t.elementCount();
                     v = RotaryPermutation.permuteRows(v, rows, (int) (t.elementCount() / rows), c.headDim(), RotaryLayout.HALF_SPLIT);
+                    if (scales != null) scales = RotaryPermutation.permuteRows(scales, rows, 1, c.headDim(), RotaryLayout.HALF_SPLIT);
                 }
+                if (target.sectioned()) return MemorySegment.ofArray(CompressedLayout.encode(target, v, t.rows(), t.cols(), scales));
                 return MemorySegment.ofArray(Quantizer.encode(target, v));
             }));
         }
@@ -95,6 +114,7 @@ public final class GgufConverter {
             case Q5_K -> 16;
             case Q6_K -> 18;
             case BF16 -> 32;
+            default -> throw new IllegalArgumentException(type + " is per tensor, not a file type");
         }));
         md.put(a + ".vocab_size", GgufValue.u32(c.vocabSize()));
         md.put(a + ".context_length", GgufValue.u32(c.contextLength()));

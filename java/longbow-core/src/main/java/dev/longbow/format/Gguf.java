@@ -85,7 +85,16 @@ public final class Gguf {
             if (type == null) {
                 String known = OTHER_GGML_TYPES.get(typeId);
                 throw new LongbowException(name + ": tensor '" + tname + "' has " + (known != null
-                        ? "type " + known + ", which Longbow does not support yet" : "unknown type id " + typeId));
+                        ? "type " + known + ", which Longbow does not support yet"
+                        : typeId >= WeightType.EXTENSION_BASE && typeId < WeightType.EXTENSION_BASE + 100
+                        ? "type id " + typeId + " from a newer Longbow compression extension (longbow.compression) than this reader knows"
+                        : "unknown type id " + typeId));
+            }
+            if (type.sectioned() && nDims != 2) {
+                throw new LongbowException(name + ": tensor '" + tname + "' of compressed type " + type + " must be a matrix, has " + nDims + " dimensions");
+            }
+            if ((type == WeightType.S24_F16 || type == WeightType.S24_I8) && ne[0] % 4 != 0) {
+                throw new LongbowException(name + ": tensor '" + tname + "' row of " + ne[0] + " is not a multiple of 4, as 2:4 sparsity needs");
             }
             if (ne[0] % type.blockSize != 0) {
                 throw new LongbowException(name + ": tensor '" + tname + "' row of " + ne[0] + " is not a multiple of the " + type + " block size");
@@ -94,7 +103,7 @@ public final class Gguf {
             if (offset < 0 || offset % alignment != 0) throw new LongbowException(name + ": tensor '" + tname + "' has misaligned offset " + offset);
             long[] shape = new long[nDims];
             for (int d = 0; d < nDims; d++) shape[d] = ne[nDims - 1 - d];
-            infos.add(new Info(tname, type, shape, offset, type.bytesFor(elements)));
+            infos.add(new Info(tname, type, shape, offset, type.tensorBytes(elements / ne[0], ne[0])));
         }
         long dataStart = (in.pos + alignment - 1) / alignment * alignment;
         Map<String, Tensor> tensors = new LinkedHashMap<>();

@@ -28,7 +28,8 @@ public final class GgufWriter {
         long bytes() {
             long n = 1;
             for (long d : shape) n *= d;
-            return type.bytesFor(n);
+            long cols = shape[shape.length - 1];
+            return type.tensorBytes(n / cols, cols);
         }
     }
 

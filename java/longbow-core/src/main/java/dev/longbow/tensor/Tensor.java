@@ -30,6 +30,10 @@ public record Tensor(String name, WeightType type, long[] shape, MemorySegment d
     /** Dequantizes row {@code row} (of length cols()) into {@code dst[dstOff..]}. */
     public void readRow(int row, float[] dst, int dstOff) {
         int n = cols();
+        if (type.sectioned()) {
+            CompressedLayout.dequantizeRow(type, data, rows(), n, row, dst, dstOff);
+            return;
+        }
         long elementOffset = (long) row * n;
         dequantize(type, data, type.bytesFor(elementOffset), dst, dstOff, n);
     }
@@ -39,6 +43,10 @@ public record Tensor(String name, WeightType type, long[] shape, MemorySegment d
         long n = elementCount();
         if (n > Integer.MAX_VALUE - 8) throw new IllegalStateException("tensor too large for an array: " + name);
         float[] out = new float[(int) n];
+        if (type.sectioned()) {
+            for (int r = 0; r < rows(); r++) readRow(r, out, r * cols());
+            return out;
+        }
         dequantize(type, data, 0, out, 0, (int) n);
         return out;
     }

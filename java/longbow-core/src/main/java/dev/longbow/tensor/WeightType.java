@@ -23,7 +23,26 @@ public enum WeightType {
      * scales, then fp16 d; x = d * scale * (q - 32).
      */
     Q6_K(14, 256, 210),
-    BF16(30, 1, 2);
+    BF16(30, 1, 2),
+    /**
+     * Longbow's extension (ids from {@link #EXTENSION_BASE}, far past ggml's): INT8 weights with one f32 scale per
+     * output row (symmetric, x = scale * q), activations kept in float (W8A16). Laid out by section, not by block:
+     * every row's int8 values, then every row's scale. See {@link CompressedLayout}.
+     */
+    I8_ROW(1000, 1, 1),
+    /** As {@link #I8_ROW}, with activations quantized per token to int8 as well (W8A8): integer dot products. */
+    I8_ROW_A8(1001, 1, 1),
+    /**
+     * 2:4 structured sparsity, kept values in F16: of every 4 consecutive weights in a row 2 are kept. Sections: each
+     * row's cols/2 kept values, then each row's 2-bit indices (the kept positions within their group, lower first,
+     * 4 bits a group, the even group in the low nibble), padded to whole bytes per row. About 9 bits a weight.
+     */
+    S24_F16(1002, 4, 0),
+    /** As {@link #S24_F16} with the kept values in INT8 and one f32 scale per row in a third section: about 5 bits a weight. */
+    S24_I8(1003, 4, 0);
+
+    /** First id of Longbow's GGUF tensor-type extension; ggml's own ids stay below 64. */
+    public static final int EXTENSION_BASE = 1000;
 
     public final int ggmlId;
     public final int blockSize;
@@ -35,9 +54,20 @@ public enum WeightType {
         this.blockBytes = blockBytes;
     }
 
-    /** Bytes for {@code elements} values, which must be a whole number of blocks. */
+    /** Whether this is one of Longbow's sectioned compression types, whose size depends on the row count too. */
+    public boolean sectioned() {
+        return ggmlId >= EXTENSION_BASE;
+    }
+
+    /** Bytes for {@code elements} values, which must be a whole number of blocks; for ggml's block types only. */
     public long bytesFor(long elements) {
+        if (sectioned()) throw new IllegalStateException(this + " is sized by rows and columns, not elements");
         return elements / blockSize * blockBytes;
+    }
+
+    /** Bytes of a tensor of {@code rows} rows of {@code cols} values, for every type. */
+    public long tensorBytes(long rows, long cols) {
+        return sectioned() ? CompressedLayout.bytes(this, rows, cols) : bytesFor(rows * cols);
     }
 
     public static WeightType fromGgmlId(int id) {

@@ -8,6 +8,7 @@ import dev.longbow.backend.KvType;
 import dev.longbow.backend.Ops;
 import dev.longbow.backend.Rope;
 import dev.longbow.model.RotaryLayout;
+import dev.longbow.tensor.CompressedLayout;
 import dev.longbow.tensor.Tensor;
 import dev.longbow.tensor.WeightType;
 
@@ -45,8 +46,10 @@ public final class CpuOps implements Ops {
     // Used only while holding the pool's lock, so one of each serves every caller.
     private final Q8Activations q8 = new Q8Activations();
     private final Q8KActivations q8k = new Q8KActivations();
+    private final TokenInt8Activations a8 = new TokenInt8Activations();
     private float[] f16Rounded = new float[0];
-    private CpuAct f16View;
+    private final CpuAct[] f16Views = new CpuAct[4];
+    private int nextF16View;
     private float[] q8Widened = new float[0];
     private final MatmulJob matmulJob = new MatmulJob();
     private final CpuAttention attentionJob;
@@ -165,9 +168,17 @@ public final class CpuOps implements Ops {
             // K-quant weights meet activations quantized to Q8_K super-blocks of 256, again as llama.cpp does.
             boolean kQuant = w.type() == WeightType.Q4_K || w.type() == WeightType.Q5_K || w.type() == WeightType.Q6_K;
             job.q8k = kQuant ? q8k.quantize(in, n) : null;
-            // Likewise F16 weights meet activations rounded to F16.
-            job.x16 = w.type() == WeightType.F16 ? roundedToF16(in, n) : in;
+            // Likewise F16 weights (dense or 2:4) meet activations rounded to F16.
+            job.x16 = w.type() == WeightType.F16 || w.type() == WeightType.S24_F16 ? roundedToF16(in, n) : in;
+            // W8A8 weights meet activations quantized per token.
+            job.a8 = w.type() == WeightType.I8_ROW_A8 ? a8.quantize(in, n) : null;
             job.gemm = kernels == Kernels.VECTOR && n >= GEMM_MIN_TOKENS ? gemmWeights(w.type(), cols) : null;
+            job.compressedGemm = kernels == Kernels.VECTOR && n >= GEMM_MIN_TOKENS && w.type().sectioned()
+                    && VectorGemm.supports(cols, VectorGemm.Weights.F32);
+            if (job.compressedGemm && job.a8 != null) {
+                if (q8Widened.length < n * cols) q8Widened = new float[n * cols];
+                a8.widen(n, q8Widened);
+            }
             if (job.gemm != null && job.gemm != VectorGemm.Weights.F32 && job.gemm != VectorGemm.Weights.F16) {
                 if (q8Widened.length < n * cols) q8Widened = new float[n * cols];
                 if (job.q8 != null) VectorGemm.dequantizeActivations(job.q8.values(), job.q8.scales(), 32, n, cols, q8Widened);
@@ -178,6 +189,7 @@ public final class CpuOps implements Ops {
             job.w = null;
             job.q8 = null;
             job.q8k = null;
+            job.a8 = null;
         }
     }
 
@@ -204,6 +216,8 @@ public final class CpuOps implements Ops {
         Q8Activations q8;
         VectorGemm.Weights gemm;
         Q8KActivations q8k;
+        TokenInt8Activations a8;
+        boolean compressedGemm;
         int n;
 
         @Override
@@ -212,6 +226,11 @@ public final class CpuOps implements Ops {
             int r0 = task * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
             if (gemm != null) {
                 gemmBand(r0, r1, cols);
+                return;
+            }
+            if (w.type().sectioned()) {
+                if (compressedGemm) compressedGemmBand(r0, r1, cols);
+                else compressedBand(r0, r1, rows, cols);
                 return;
             }
             WeightType type = w.type();
@@ -237,6 +256,7 @@ public final class CpuOps implements Ops {
                             case Q5_K -> VectorKernels.dotQ5_K(data, ro, q8k.wideValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
                                     q8k.sums32(), q8k.sums32Offset(t), superBlocks);
                             case Q6_K -> VectorKernels.dotQ6_K(data, ro, q8k.wideValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t), superBlocks);
+                            default -> throw new IllegalStateException(type + " has its own band");
                         };
                     } else {
                         val = switch (type) {
@@ -252,6 +272,65 @@ public final class CpuOps implements Ops {
                     out.data()[out.at(t) + r] = bias == null ? val : val + bias[r];
                 }
             }
+        }
+    }
+
+    /**
+     * Rows [r0, r1) of a compressed weight ({@link dev.longbow.tensor.CompressedLayout}) for every token, one dot
+     * product each: the decode path, and prefill where rows do not fill whole vectors.
+     */
+    private void compressedBand(int r0, int r1, int rows, int cols) {
+        MatmulJob j = matmulJob;
+        WeightType type = j.w.type();
+        MemorySegment data = j.w.data();
+        boolean vector = kernels == Kernels.VECTOR && (CompressedKernels.SPARSE_SUPPORTED
+                || type == WeightType.I8_ROW || type == WeightType.I8_ROW_A8);
+        float[] row = vector ? null : scratch(cols);
+        float[] out = j.out.data();
+        for (int r = r0; r < r1; r++) {
+            long values = CompressedLayout.valuesOffset(type, cols, r);
+            long index = type == WeightType.S24_F16 || type == WeightType.S24_I8 ? CompressedLayout.indexOffset(type, rows, cols, r) : 0;
+            float scale = type == WeightType.S24_F16 ? 1f : CompressedLayout.scale(data, type, rows, cols, r);
+            for (int t = 0; t < j.n; t++) {
+                float val;
+                if (type == WeightType.I8_ROW_A8) {
+                    val = vector ? CompressedKernels.dotI8I8(data, values, j.a8.values(), j.a8.offset(t), cols) * scale * j.a8.scale(t)
+                            : CompressedKernels.referenceI8I8(data, rows, cols, r, j.a8.values(), j.a8.offset(t), j.a8.scale(t));
+                } else if (!vector) {
+                    val = CompressedKernels.reference(type, data, rows, cols, r, row, j.x16.data(), j.x16.at(t));
+                } else {
+                    float[] x = j.x16.data();
+                    int xo = j.x16.at(t);
+                    val = switch (type) {
+                        case I8_ROW -> CompressedKernels.dotI8(data, values, x, xo, cols) * scale;
+                        case S24_F16 -> CompressedKernels.dotS24F16(data, values, index, x, xo, cols);
+                        default -> CompressedKernels.dotS24I8(data, values, index, x, xo, cols) * scale;
+                    };
+                }
+                out[j.out.at(t) + r] = j.bias == null ? val : val + j.bias[r];
+            }
+        }
+    }
+
+    /** Prefill for compressed weights: four rows decoded into a panel, then {@link VectorGemm}'s tiles. */
+    private void compressedGemmBand(int r0, int r1, int cols) {
+        MatmulJob j = matmulJob;
+        float[] x = j.a8 != null ? q8Widened : j.x16.data();
+        int xOffset = j.a8 != null ? 0 : j.x16.at(0);
+        float[] out = j.out.data();
+        float[] panel = scratch(VectorGemm.scratchLength(cols));
+        float[] sums = tileSums.get();
+        if (sums.length < VectorGemm.sumsLength(j.n)) tileSums.set(sums = new float[VectorGemm.sumsLength(j.n)]);
+        int rows = j.w.rows();
+        for (int r = r0; r < r1; r += VectorGemm.ROWS) {
+            int count = Math.min(VectorGemm.ROWS, r1 - r);
+            for (int k = 0; k < VectorGemm.ROWS; k++) {
+                CompressedLayout.dequantizeRow(j.w.type(), j.w.data(), rows, cols, r + Math.min(k, count - 1), panel, k * cols);
+            }
+            VectorGemm.panelRows(panel, r, count, x, xOffset, j.n, cols, out, j.out.at(0), j.out.cols(), sums);
+        }
+        if (j.bias != null) {
+            for (int t = 0; t < j.n; t++) for (int r = r0; r < r1; r++) out[j.out.at(t) + r] += j.bias[r];
         }
     }
 
@@ -285,9 +364,15 @@ public final class CpuOps implements Ops {
         for (int t = 0; t < n; t++) {
             for (int i = 0; i < x.cols(); i++) r[t * x.cols() + i] = Float.float16ToFloat(Float.floatToFloat16(x.data()[x.at(t) + i]));
         }
-        // Reused while the buffer and width stay the same, so decode allocates nothing here.
-        if (f16View == null || f16View.data() != r || f16View.cols() != x.cols() || f16View.rows() < n) f16View = new CpuAct(r, 0, r.length / x.cols(), x.cols());
-        return f16View;
+        // One view per width (a model has a few: dim, hidden, q), reused while the buffer stays, so decode allocates nothing here.
+        for (int i = 0; i < f16Views.length; i++) {
+            CpuAct v = f16Views[i];
+            if (v != null && v.data() == r && v.cols() == x.cols() && v.rows() >= n) return v;
+        }
+        CpuAct v = new CpuAct(r, 0, r.length / x.cols(), x.cols());
+        f16Views[nextF16View] = v;
+        nextF16View = (nextF16View + 1) % f16Views.length;
+        return v;
     }
 
     private static float dotF32(MemorySegment w, long byteOffset, float[] x, int xo, int n) {

@@ -78,6 +78,16 @@ final class VectorGemm {
             long row = (long) (r0 + Math.min(r, rows - 1)) * rowBytes; // a short group repeats its last row
             widen(kind, w, row, cols, scratch, r * cols);
         }
+        panelRows(scratch, r0, rows, x, xOffset, n, cols, out, outOffset, outStride, sums);
+    }
+
+    /**
+     * As {@link #rows} with the panel already widened by the caller ({@link #ROWS} rows of {@code cols} floats, a
+     * short group repeating its last row): the prefill path of weight types decoded elsewhere (the compressed ones).
+     */
+    static void panelRows(float[] panel, int r0, int rows, float[] x, int xOffset, int n, int cols,
+                          float[] out, int outOffset, int outStride, float[] sums) {
+        float[] scratch = panel;
         for (int k0 = 0; k0 < cols; k0 += K_BLOCK) {
             int k1 = Math.min(cols, k0 + K_BLOCK);
             for (int t0 = 0; t0 < n; t0 += TOKENS) {

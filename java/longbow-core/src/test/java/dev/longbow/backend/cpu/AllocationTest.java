@@ -79,6 +79,18 @@ class AllocationTest {
                 assertTrue(perStep < 64, model.getFileName() + ", " + threads + " threads: " + perStep + " bytes allocated per decode step");
             }
         }
+        // Longbow's compressed weight types (INT8 rows for W8A16 and W8A8, 2:4 in F16 and INT8) on every linear layer.
+        for (WeightType type : new WeightType[]{WeightType.I8_ROW, WeightType.I8_ROW_A8, WeightType.S24_F16, WeightType.S24_I8}) {
+            Path file = dir.resolve(type + ".gguf");
+            try (ModelFile f = ModelLoader.open(TestData.bundledModel())) {
+                java.util.Map<String, WeightType> types = new java.util.HashMap<>();
+                for (String n : dev.longbow.compress.LinearLayers.names(f)) types.put(n, type);
+                GgufConverter.convert(f, Tokenizers.forModel(f, null), WeightType.F16, file,
+                        new GgufConverter.Overrides(types, t -> null, java.util.Map.of(), java.util.Map.of()));
+            }
+            long perStep = bytesPerDecodeStep(file, 2, 16, ContextOptions.DEFAULT);
+            assertTrue(perStep < 64, type + ": " + perStep + " bytes allocated per decode step");
+        }
         // The other KV cache types; sinks with a window re-rotate sink keys and evict and reuse cache blocks as they go.
         for (ContextOptions options : new ContextOptions[]{ContextOptions.DEFAULT.withKvType(KvType.F16),
                 ContextOptions.DEFAULT.withKvType(KvType.Q8).withWindow(128, 4)}) {

@@ -1,0 +1,209 @@
+package dev.longbow.backend.cpu;
+
+import dev.longbow.tensor.CompressedLayout;
+import dev.longbow.tensor.WeightType;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Decode dot products for Longbow's compressed weights ({@link CompressedLayout}): INT8 rows against float or
+ * int8 activations, and 2:4 sparse rows (F16 or INT8 kept values) against float activations. Each has a scalar
+ * reference beside it (the {@code reference*} methods, which {@link CpuOps} runs with reference kernels) and the
+ * same rules as {@link VectorKernels}: self-contained, lanes summed in the fixed pairwise order, constant layouts.
+ * <p>The 2:4 kernels never expand the weights: per 2L columns (two activation vectors) they load L kept values and
+ * the 2L bits of their positions, turn the bits into lane indices with one variable shift, and pick the L matching
+ * activations with two in-register permutes and a blend. What is read from memory is the compressed row alone.
+ */
+final class CompressedKernels {
+    private CompressedKernels() {}
+
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+    private static final VectorSpecies<Float> F = VectorKernels.F;
+    private static final int L = F.length();
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    private static final VectorSpecies<Short> S_HALF = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final VectorSpecies<Short> S_FULL = VectorSpecies.of(short.class, F.vectorShape());
+    private static final VectorSpecies<Byte> B_HALF = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final VectorSpecies<Byte> B_QUARTER = VectorKernels.SUPPORTED ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4)) : null;
+    /** The 2:4 kernels read a step's index bits as one int (16 lanes) or one short (8 lanes). */
+    static final boolean SPARSE_SUPPORTED = VectorKernels.SUPPORTED && (L == 8 || L == 16);
+    private static final boolean INT_INDEX = L == 16;
+    private static final float HALF_EXPONENT_ADJUST = 0x1p112f;
+
+    /** Lane k's 2-bit index sits at bit 2k of the step's index word. */
+    private static final IntVector SHIFTS = IntVector.fromArray(I, lanes(k -> 2 * k), 0);
+    /** Lane k belongs to group k / 2, whose 4 columns start at 4 * (k / 2) in the first or the second activation vector. */
+    private static final IntVector BASES = IntVector.fromArray(I, lanes(k -> (4 * (k / 2)) % L), 0);
+    /** Lanes whose group lies in the second activation vector. */
+    private static final VectorMask<Integer> SECOND = VectorMask.fromArray(I, secondHalf(), 0);
+
+    private static final VectorShuffle<Float> ROTATE_1 = rotation(L / 2);
+    private static final VectorShuffle<Float> ROTATE_2 = rotation(L / 4);
+    private static final VectorShuffle<Float> ROTATE_3 = rotation(L / 8);
+    private static final VectorShuffle<Float> ROTATE_4 = rotation(L / 16);
+    private static final boolean AT_LEAST_8_LANES = L >= 8, AT_LEAST_16_LANES = L >= 16;
+
+    private static VectorShuffle<Float> rotation(int by) {
+        return by == 0 ? null : VectorShuffle.fromOp(F, i -> (i + by) % L);
+    }
+
+    private static int[] lanes(java.util.function.IntUnaryOperator f) {
+        int[] a = new int[L];
+        for (int k = 0; k < L; k++) a[k] = f.applyAsInt(k);
+        return a;
+    }
+
+    private static boolean[] secondHalf() {
+        boolean[] m = new boolean[L];
+        for (int k = L / 2; k < L; k++) m[k] = true;
+        return m;
+    }
+
+    // ---- INT8 rows ----
+
+    /** Sum of q[j] * x[j] over int8 weights and float activations (the caller applies the row scale). */
+    static float dotI8(MemorySegment w, long offset, float[] x, int xo, int n) {
+        int i = 0;
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        for (; i + 2 * L <= n; i += 2 * L) {
+            FloatVector f0 = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, offset + i, LE).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector f1 = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, offset + i + L, LE).convertShape(VectorOperators.B2F, F, 0);
+            a0 = f0.fma(FloatVector.fromArray(F, x, xo + i), a0);
+            a1 = f1.fma(FloatVector.fromArray(F, x, xo + i + L), a1);
+        }
+        FloatVector acc = a0.add(a1);
+        acc = acc.add(acc.rearrange(ROTATE_1));
+        acc = acc.add(acc.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
+        float sum = acc.lane(0); // sum(acc), written out
+        for (; i < n; i++) sum += w.get(ValueLayout.JAVA_BYTE, offset + i) * x[xo + i];
+        return sum;
+    }
+
+    /**
+     * Sum of q[j] * a[j] over int8 weights and int8 activations, exact in int: products fit a short, two of them
+     * still do (2 * 127 * 127 < 32768), and the int lanes are added in any order without changing the result.
+     */
+    static int dotI8I8(MemorySegment w, long offset, byte[] a, int ao, int n) {
+        int step = S_FULL.length(), i = 0;
+        IntVector isum = IntVector.zero(I);
+        for (; i + step <= n; i += step) {
+            ShortVector wv = (ShortVector) ByteVector.fromMemorySegment(B_HALF, w, offset + i, LE).convertShape(VectorOperators.B2S, S_FULL, 0);
+            ShortVector av = (ShortVector) ByteVector.fromArray(B_HALF, a, ao + i).convertShape(VectorOperators.B2S, S_FULL, 0);
+            ShortVector p = wv.mul(av);
+            isum = isum.add(p.convertShape(VectorOperators.S2I, I, 0)).add(p.convertShape(VectorOperators.S2I, I, 1));
+        }
+        int sum = isum.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) sum += w.get(ValueLayout.JAVA_BYTE, offset + i) * a[ao + i];
+        return sum;
+    }
+
+    // ---- 2:4 rows ----
+
+    /**
+     * 2:4 row with F16 kept values at {@code values} and index bits at {@code index}, against float activations of
+     * {@code n} columns (a multiple of 4).
+     */
+    static float dotS24F16(MemorySegment w, long values, long index, float[] x, int xo, int n) {
+        int i = 0;
+        FloatVector acc = FloatVector.zero(F);
+        for (; i + 2 * L <= n; i += 2 * L) {
+            int bits = INT_INDEX ? w.get(I32_LE, index + i / 8) : w.get(I16_LE, index + i / 8) & 0xFFFF;
+            VectorShuffle<Integer> pick = IntVector.broadcast(I, bits).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            IntVector x0 = FloatVector.fromArray(F, x, xo + i).reinterpretAsInts(), x1 = FloatVector.fromArray(F, x, xo + i + L).reinterpretAsInts();
+            FloatVector picked = x0.rearrange(pick).blend(x1.rearrange(pick), SECOND).reinterpretAsFloats();
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S_HALF, w, values + i, LE).convertShape(VectorOperators.S2I, I, 0);
+            FloatVector f = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_ADJUST);
+            f = f.reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            acc = f.fma(picked, acc);
+        }
+        acc = acc.add(acc.rearrange(ROTATE_1));
+        acc = acc.add(acc.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
+        float sum = acc.lane(0); // sum(acc), written out
+        for (int g = i / 4; g < n / 4; g++) {
+            int nibble = (w.get(ValueLayout.JAVA_BYTE, index + g / 2) >> (4 * (g & 1))) & 0xF;
+            sum += Float.float16ToFloat(w.get(I16_LE, values + 4L * g)) * x[xo + 4 * g + (nibble & 3)];
+            sum += Float.float16ToFloat(w.get(I16_LE, values + 4L * g + 2)) * x[xo + 4 * g + (nibble >> 2)];
+        }
+        return sum;
+    }
+
+    /** As {@link #dotS24F16} with int8 kept values; the caller applies the row scale. */
+    static float dotS24I8(MemorySegment w, long values, long index, float[] x, int xo, int n) {
+        int i = 0;
+        FloatVector acc = FloatVector.zero(F), acc2 = FloatVector.zero(F);
+        // Two steps an iteration into two sums: one chain of multiply-adds would wait on its own latency.
+        for (; i + 4 * L <= n; i += 4 * L) {
+            int bits = INT_INDEX ? w.get(I32_LE, index + i / 8) : w.get(I16_LE, index + i / 8) & 0xFFFF;
+            VectorShuffle<Integer> pick = IntVector.broadcast(I, bits).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            IntVector x0 = FloatVector.fromArray(F, x, xo + i).reinterpretAsInts(), x1 = FloatVector.fromArray(F, x, xo + i + L).reinterpretAsInts();
+            FloatVector picked = x0.rearrange(pick).blend(x1.rearrange(pick), SECOND).reinterpretAsFloats();
+            FloatVector f = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, values + i / 2, LE).convertShape(VectorOperators.B2F, F, 0);
+            acc = f.fma(picked, acc);
+            int j = i + 2 * L;
+            int bits2 = INT_INDEX ? w.get(I32_LE, index + j / 8) : w.get(I16_LE, index + j / 8) & 0xFFFF;
+            VectorShuffle<Integer> pick2 = IntVector.broadcast(I, bits2).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            IntVector y0 = FloatVector.fromArray(F, x, xo + j).reinterpretAsInts(), y1 = FloatVector.fromArray(F, x, xo + j + L).reinterpretAsInts();
+            FloatVector picked2 = y0.rearrange(pick2).blend(y1.rearrange(pick2), SECOND).reinterpretAsFloats();
+            FloatVector f2 = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, values + j / 2, LE).convertShape(VectorOperators.B2F, F, 0);
+            acc2 = f2.fma(picked2, acc2);
+        }
+        acc = acc.add(acc2);
+        for (; i + 2 * L <= n; i += 2 * L) {
+            int bits = INT_INDEX ? w.get(I32_LE, index + i / 8) : w.get(I16_LE, index + i / 8) & 0xFFFF;
+            VectorShuffle<Integer> pick = IntVector.broadcast(I, bits).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            IntVector x0 = FloatVector.fromArray(F, x, xo + i).reinterpretAsInts(), x1 = FloatVector.fromArray(F, x, xo + i + L).reinterpretAsInts();
+            FloatVector picked = x0.rearrange(pick).blend(x1.rearrange(pick), SECOND).reinterpretAsFloats();
+            FloatVector f = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, values + i / 2, LE).convertShape(VectorOperators.B2F, F, 0);
+            acc = f.fma(picked, acc);
+        }
+        acc = acc.add(acc.rearrange(ROTATE_1));
+        acc = acc.add(acc.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
+        float sum = acc.lane(0); // sum(acc), written out
+        for (int g = i / 4; g < n / 4; g++) {
+            int nibble = (w.get(ValueLayout.JAVA_BYTE, index + g / 2) >> (4 * (g & 1))) & 0xF;
+            sum += w.get(ValueLayout.JAVA_BYTE, values + 2L * g) * x[xo + 4 * g + (nibble & 3)];
+            sum += w.get(ValueLayout.JAVA_BYTE, values + 2L * g + 1) * x[xo + 4 * g + (nibble >> 2)];
+        }
+        return sum;
+    }
+
+    // ---- scalar references ----
+
+    /**
+     * Row {@code r} of a compressed tensor dotted with activations, in plain scalar code over the decompressed row
+     * ({@link CompressedLayout#dequantizeRow}), column order: the reference each kernel above is tested against.
+     * W8A8 rows take the int8 activations and their scale instead of x.
+     */
+    static float reference(WeightType t, MemorySegment data, int rows, int cols, int r, float[] row, float[] x, int xo) {
+        CompressedLayout.dequantizeRow(t, data, rows, cols, r, row, 0);
+        float sum = 0;
+        for (int j = 0; j < cols; j++) sum += row[j] * x[xo + j];
+        return sum;
+    }
+
+    static float referenceI8I8(MemorySegment data, int rows, int cols, int r, byte[] a, int ao, float aScale) {
+        long v = CompressedLayout.valuesOffset(WeightType.I8_ROW_A8, cols, r);
+        int sum = 0;
+        for (int j = 0; j < cols; j++) sum += data.get(ValueLayout.JAVA_BYTE, v + j) * a[ao + j];
+        return sum * CompressedLayout.scale(data, WeightType.I8_ROW_A8, rows, cols, r) * aScale;
+    }
+}
