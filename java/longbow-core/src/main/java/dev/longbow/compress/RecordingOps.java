@@ -2,6 +2,7 @@ package dev.longbow.compress;
 
 import dev.longbow.backend.Act;
 import dev.longbow.backend.Attention;
+import dev.longbow.backend.KvBlockPool;
 import dev.longbow.backend.KvCache;
 import dev.longbow.backend.KvType;
 import dev.longbow.backend.Ops;
@@ -46,6 +47,9 @@ final class RecordingOps implements Ops {
     @Override public Act rowView(Act x, int row) { return inner.rowView(x, row); }
     @Override public KvCache allocateKvCache(int layers, int contextLength, int kvHeads, int headDim, KvType type) {
         return inner.allocateKvCache(layers, contextLength, kvHeads, headDim, type);
+    }
+    @Override public KvBlockPool allocateKvPool(int layers, int kvHeads, int headDim, KvType type, long budgetBytes) {
+        return inner.allocateKvPool(layers, kvHeads, headDim, type, budgetBytes);
     }
     @Override public void embed(Act out, Tensor table, int[] tokens, int n) { inner.embed(out, table, tokens, n); }
     @Override public void rmsnorm(Act out, Act x, Tensor weight, float eps, int n) { inner.rmsnorm(out, x, weight, eps, n); }
