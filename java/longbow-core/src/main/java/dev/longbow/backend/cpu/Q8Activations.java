@@ -12,13 +12,18 @@ final class Q8Activations {
     private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private byte[] q = new byte[0];
+    /** The same int8 values as floats (exact), for kernels that multiply in float lanes. */
+    private float[] wide = new float[0];
     private float[] scales = new float[0];
     private int blocks;
 
     /** Quantizes the first n rows of x into this buffer (reused across calls by one thread) and returns it. */
     Q8Activations quantize(CpuAct x, int n) {
         blocks = x.cols() / 32;
-        if (q.length < n * x.cols()) q = new byte[n * x.cols()];
+        if (q.length < n * x.cols()) {
+            q = new byte[n * x.cols()];
+            wide = new float[n * x.cols()];
+        }
         if (scales.length < n * blocks) scales = new float[n * blocks];
         float[] d = x.data();
         for (int t = 0; t < n; t++) {
@@ -31,7 +36,11 @@ final class Q8Activations {
                 float inv = amax != 0 ? 127f / amax : 0f; // llama.cpp's SIMD quantizer, not 1/scale
                 // The scale is stored as fp16 in llama.cpp's block; round it the same way.
                 scales[t * blocks + b] = Float.float16ToFloat(Float.floatToFloat16(scale));
-                for (int j = 0; j < 32; j++) q[(t * blocks + b) * 32 + j] = (byte) Math.rint(d[o + j] * inv);
+                for (int j = 0; j < 32; j++) {
+                    int at = (t * blocks + b) * 32 + j;
+                    q[at] = (byte) Math.rint(d[o + j] * inv);
+                    wide[at] = q[at];
+                }
             }
         }
         return this;
@@ -39,6 +48,10 @@ final class Q8Activations {
 
     byte[] values() {
         return q;
+    }
+
+    float[] wideValues() {
+        return wide;
     }
 
     float[] scales() {

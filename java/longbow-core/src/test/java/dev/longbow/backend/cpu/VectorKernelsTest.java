@@ -136,12 +136,53 @@ class VectorKernelsTest {
                 MemorySegment seg = MemorySegment.ofArray(Quantizer.encode(t, w));
                 float reference = t == WeightType.Q8_0 ? q8.dotQ8_0(seg, 0, 0) : q8.dotQ4_0(seg, 0, 0);
                 float got = t == WeightType.Q8_0
-                        ? VectorKernels.dotQ8_0(seg, 0, q8.values(), 0, q8.scales(), 0, n / 32)
+                        ? VectorKernels.dotQ8_0(seg, 0, q8.wideValues(), 0, q8.scales(), 0, n / 32)
                         : VectorKernels.dotQ4_0(seg, 0, q8.values(), 0, q8.scales(), 0, n / 32);
                 float[] widened = new float[n];
                 dev.longbow.tensor.Tensor.dequantize(t, seg, 0, widened, 0, n);
                 assertClose(reference, got, absSum(widened, x, n), t + " n=" + n);
             }
+        }
+    }
+
+    /** The int16 Q8_0 kernel the float one replaced: lanes of exact integer block sums, scaled into float lanes. */
+    private static float dotQ8_0Int16(MemorySegment w, byte[] q, float[] scales, int blocks) {
+        var f = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
+        var ints = jdk.incubator.vector.VectorSpecies.of(int.class, f.vectorShape());
+        var shorts = jdk.incubator.vector.VectorSpecies.of(short.class, f.vectorShape());
+        var bytes = jdk.incubator.vector.VectorSpecies.of(byte.class, jdk.incubator.vector.VectorShape.forBitSize(f.vectorBitSize() / 2));
+        var acc = jdk.incubator.vector.FloatVector.zero(f);
+        for (int b = 0; b < blocks; b++) {
+            var isum = jdk.incubator.vector.IntVector.zero(ints);
+            for (int j = 0; j < 32; j += shorts.length()) {
+                var wv = (jdk.incubator.vector.ShortVector) jdk.incubator.vector.ByteVector.fromMemorySegment(bytes, w, 34L * b + 2 + j, java.nio.ByteOrder.LITTLE_ENDIAN)
+                        .convertShape(jdk.incubator.vector.VectorOperators.B2S, shorts, 0);
+                var xv = (jdk.incubator.vector.ShortVector) jdk.incubator.vector.ByteVector.fromArray(bytes, q, b * 32 + j)
+                        .convertShape(jdk.incubator.vector.VectorOperators.B2S, shorts, 0);
+                var p = wv.mul(xv);
+                isum = isum.add(p.convertShape(jdk.incubator.vector.VectorOperators.S2I, ints, 0)).add(p.convertShape(jdk.incubator.vector.VectorOperators.S2I, ints, 1));
+            }
+            float scale = Float.float16ToFloat(w.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 34L * b)) * scales[b];
+            acc = ((jdk.incubator.vector.FloatVector) isum.convertShape(jdk.incubator.vector.VectorOperators.I2F, f, 0))
+                    .fma(jdk.incubator.vector.FloatVector.broadcast(f, scale), acc);
+        }
+        // The lanes hold the same values in both kernels; add them up the same way.
+        float[] lanes = acc.toArray();
+        for (int half = lanes.length / 2; half >= 1; half /= 2) for (int i = 0; i < half; i++) lanes[i] += lanes[i + half];
+        return lanes[0];
+    }
+
+    @Test
+    void q8_0FloatLanesHoldTheExactIntegerSums() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(VectorKernels.SUPPORTED, "no 256-bit vectors here");
+        SplittableRandom r = new SplittableRandom(12);
+        for (int n : LENGTHS) {
+            float[] w = random(r, n, 0.05), x = random(r, n, 2);
+            Q8Activations q8 = new Q8Activations().quantize(new CpuAct(x, 0, 1, n), 1);
+            MemorySegment seg = MemorySegment.ofArray(Quantizer.encode(WeightType.Q8_0, w));
+            float fast = VectorKernels.dotQ8_0(seg, 0, q8.wideValues(), 0, q8.scales(), 0, n / 32);
+            float old = dotQ8_0Int16(seg, q8.values(), q8.scales(), n / 32);
+            assertEquals(Float.floatToIntBits(old), Float.floatToIntBits(fast), "n=" + n + ": " + old + " vs " + fast);
         }
     }
 
