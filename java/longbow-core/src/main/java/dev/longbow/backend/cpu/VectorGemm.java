@@ -6,8 +6,10 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -94,9 +96,100 @@ final class VectorGemm {
                 tile(scratch, x, xOffset, t0, Math.min(TOKENS, n - t0), cols, k0, k1, sums, t0 * ROWS * L);
             }
         }
-        for (int t = 0; t < n; t++) {
-            for (int r = 0; r < rows; r++) out[outOffset + t * outStride + r0 + r] = laneSum(sums, (t * ROWS + r) * L);
+        // Accumulator a = t * ROWS + r; whole groups of L of them are reduced together in vector lanes.
+        int accumulators = n * ROWS, a = 0;
+        if (TREE) {
+            for (; a + L <= accumulators; a += L) {
+                laneSums(sums, a * L);
+                for (int i = 0; i < L; i++) {
+                    int acc = a + LANE_ACCUMULATOR[i], r = acc % ROWS;
+                    if (r < rows) out[outOffset + (acc / ROWS) * outStride + r0 + r] = sums[a * L + i];
+                }
+            }
         }
+        for (; a < accumulators; a++) {
+            int r = a % ROWS;
+            if (r < rows) out[outOffset + (a / ROWS) * outStride + r0 + r] = laneSum(sums, a * L);
+        }
+    }
+
+    /**
+     * Lane sums of many accumulators at once, in the same pairwise order as {@link #laneSum} (so the same bits): two
+     * vectors are combined into one whose first h lanes of every 2h hold the first's partial sums halved (lane i plus
+     * lane i + h) and whose next h lanes hold the second's (lane i plus lane i - h, the same two values, and float
+     * addition commutes). After log2(L) such steps, L accumulators are reduced in one vector, lane i holding
+     * accumulator {@link #LANE_ACCUMULATOR}[i]. Scalar lane sums were as slow as the tile itself at 768 columns.
+     */
+    static final boolean TREE = L == 16 || L == 8;
+    private static final VectorMask<Float> HIGH_8 = TREE ? highLanes(8) : null, HIGH_4 = TREE ? highLanes(4) : null,
+            HIGH_2 = TREE ? highLanes(2) : null, HIGH_1 = TREE ? highLanes(1) : null;
+    private static final VectorShuffle<Float> SWAP_8 = TREE ? swap(8) : null, SWAP_4 = TREE ? swap(4) : null,
+            SWAP_2 = TREE ? swap(2) : null, SWAP_1 = TREE ? swap(1) : null;
+    private static final int[] LANE_ACCUMULATOR = TREE ? laneAccumulators() : null;
+
+    /** Lanes i with i mod 2h >= h (all lanes false when 2h exceeds the vector, which the tree then never uses). */
+    private static VectorMask<Float> highLanes(int h) {
+        boolean[] m = new boolean[L];
+        for (int i = 0; i < L; i++) m[i] = 2 * h <= L && i % (2 * h) >= h;
+        return VectorMask.fromArray(F, m, 0);
+    }
+
+    private static VectorShuffle<Float> swap(int h) {
+        return VectorShuffle.fromOp(F, i -> 2 * h <= L ? i ^ h : i);
+    }
+
+    /** The tree's combine step on accumulator ids instead of values: which accumulator each final lane holds. */
+    private static int[] laneAccumulators() {
+        int[][] vectors = new int[L][L];
+        for (int k = 0; k < L; k++) java.util.Arrays.fill(vectors[k], k);
+        for (int h = L / 2; h >= 1; h /= 2) {
+            int[][] next = new int[vectors.length / 2][L];
+            for (int v = 0; v < next.length; v++) {
+                for (int i = 0; i < L; i++) next[v][i] = i % (2 * h) < h ? vectors[2 * v][i] : vectors[2 * v + 1][i];
+            }
+            vectors = next;
+        }
+        return vectors[0];
+    }
+
+    /** The L accumulators of L lanes at s[off..] reduced into s[off, off + L), lane i = accumulator {@link #laneAccumulator}(i). */
+    static void laneSums(float[] s, int off) {
+        if (L == 16) laneSums16(s, off);
+        else laneSums8(s, off);
+    }
+
+    static int laneAccumulator(int lane) {
+        return LANE_ACCUMULATOR[lane];
+    }
+
+    private static FloatVector combine(FloatVector u, FloatVector v, VectorMask<Float> high, VectorShuffle<Float> swap) {
+        return u.blend(v, high).add(v.blend(u, high).rearrange(swap));
+    }
+
+    /** The 16 accumulators of 16 lanes at s[off..] reduced into s[off, off + 16), lane i = accumulator LANE_ACCUMULATOR[i]. */
+    private static void laneSums16(float[] s, int off) {
+        FloatVector r0 = combine(FloatVector.fromArray(F, s, off), FloatVector.fromArray(F, s, off + 16), HIGH_8, SWAP_8);
+        FloatVector r1 = combine(FloatVector.fromArray(F, s, off + 32), FloatVector.fromArray(F, s, off + 48), HIGH_8, SWAP_8);
+        FloatVector r2 = combine(FloatVector.fromArray(F, s, off + 64), FloatVector.fromArray(F, s, off + 80), HIGH_8, SWAP_8);
+        FloatVector r3 = combine(FloatVector.fromArray(F, s, off + 96), FloatVector.fromArray(F, s, off + 112), HIGH_8, SWAP_8);
+        FloatVector r4 = combine(FloatVector.fromArray(F, s, off + 128), FloatVector.fromArray(F, s, off + 144), HIGH_8, SWAP_8);
+        FloatVector r5 = combine(FloatVector.fromArray(F, s, off + 160), FloatVector.fromArray(F, s, off + 176), HIGH_8, SWAP_8);
+        FloatVector r6 = combine(FloatVector.fromArray(F, s, off + 192), FloatVector.fromArray(F, s, off + 208), HIGH_8, SWAP_8);
+        FloatVector r7 = combine(FloatVector.fromArray(F, s, off + 224), FloatVector.fromArray(F, s, off + 240), HIGH_8, SWAP_8);
+        FloatVector q0 = combine(r0, r1, HIGH_4, SWAP_4), q1 = combine(r2, r3, HIGH_4, SWAP_4);
+        FloatVector q2 = combine(r4, r5, HIGH_4, SWAP_4), q3 = combine(r6, r7, HIGH_4, SWAP_4);
+        FloatVector p0 = combine(q0, q1, HIGH_2, SWAP_2), p1 = combine(q2, q3, HIGH_2, SWAP_2);
+        combine(p0, p1, HIGH_1, SWAP_1).intoArray(s, off);
+    }
+
+    /** As {@link #laneSums16} for 8 lanes (256-bit vectors). */
+    private static void laneSums8(float[] s, int off) {
+        FloatVector q0 = combine(FloatVector.fromArray(F, s, off), FloatVector.fromArray(F, s, off + 8), HIGH_4, SWAP_4);
+        FloatVector q1 = combine(FloatVector.fromArray(F, s, off + 16), FloatVector.fromArray(F, s, off + 24), HIGH_4, SWAP_4);
+        FloatVector q2 = combine(FloatVector.fromArray(F, s, off + 32), FloatVector.fromArray(F, s, off + 40), HIGH_4, SWAP_4);
+        FloatVector q3 = combine(FloatVector.fromArray(F, s, off + 48), FloatVector.fromArray(F, s, off + 56), HIGH_4, SWAP_4);
+        FloatVector p0 = combine(q0, q1, HIGH_2, SWAP_2), p1 = combine(q2, q3, HIGH_2, SWAP_2);
+        combine(p0, p1, HIGH_1, SWAP_1).intoArray(s, off);
     }
 
     /**
@@ -175,7 +268,7 @@ final class VectorGemm {
     }
 
     /** The L lanes at a[off..] summed pairwise (lane i with lane i + L/2, and so on), as {@link VectorKernels#sum} does. */
-    private static float laneSum(float[] a, int off) {
+    static float laneSum(float[] a, int off) {
         for (int half = L / 2; half >= 1; half /= 2) {
             for (int i = 0; i < half; i++) a[off + i] += a[off + i + half];
         }
