@@ -33,8 +33,8 @@ final class BatchCommand implements Command {
                 + """
                 Each input line is a JSON object: "id" (string or number, unique), "prompt" (string) or "messages"
                 ([{"role", "content"}], rendered as "role: content" lines then "assistant:", as there is no chat
-                template yet), and optionally max_tokens, temperature, top_p, top_k, min_p, seed, repeat_penalty and
-                stop (a string or a list: the text is cut where one starts); any other field makes the line malformed,
+                template yet), and optionally max_tokens, temperature, top_p, top_k, min_p, seed, repeat_penalty,
+                presence_penalty, frequency_penalty (OpenAI's, -2 to 2) and stop (a string or a list: the text is cut where one starts); any other field makes the line malformed,
                 so that a misspelt one cannot silently change a run. Each output line has the id, text,
                 prompt_tokens, completion_tokens, cached_prompt_tokens (found computed by an earlier line with the
                 same prompt prefix), finish_reason (stop | length | context), prefill_tok_s,

@@ -25,7 +25,7 @@ import java.util.function.LongSupplier;
  */
 final class BatchInput {
     static final Set<String> FIELDS = Set.of("id", "prompt", "messages", "max_tokens", "temperature", "top_p", "top_k", "min_p",
-            "seed", "repeat_penalty", "stop", "priority");
+            "seed", "repeat_penalty", "presence_penalty", "frequency_penalty", "stop", "priority");
 
     /** What a line gets for a field it leaves out; {@code seed} null means a fresh random seed per line. */
     record Defaults(int maxTokens, float temperature, int topK, float topP, float minP, float repeatPenalty, Long seed) {}
@@ -117,10 +117,12 @@ final class BatchInput {
         try {
             sampling = new SamplerParams(number(m, "temperature", d.temperature()), (int) integer(m, "top_k", d.topK(), 0, Integer.MAX_VALUE),
                     number(m, "top_p", d.topP()), number(m, "min_p", d.minP()), number(m, "repeat_penalty", d.repeatPenalty()), 64,
-                    seed != null ? seed : randomSeed.getAsLong());
+                    seed != null ? seed : randomSeed.getAsLong())
+                    .withPenalties(number(m, "presence_penalty", 0f), number(m, "frequency_penalty", 0f));
         } catch (LongbowException e) {
             throw new LongbowException(e.getMessage().replace("top-k", "top_k").replace("top-p", "top_p").replace("min-p", "min_p")
-                    .replace("repetition penalty", "repeat_penalty"));
+                    .replace("repetition penalty", "repeat_penalty").replace("presence penalty", "presence_penalty")
+                    .replace("frequency penalty", "frequency_penalty"));
         }
         int priority = (int) integer(m, "priority", 0, Integer.MIN_VALUE, Integer.MAX_VALUE);
         return new BatchItem(id, lineNo, promptText, maxTokens, sampling, stops(m.get("stop")), priority);

@@ -19,7 +19,7 @@ class BatchInputTest {
     @Test
     void fieldsOverrideDefaultsAndIdsKeepTheirType() {
         BatchInput.Parsed p = parse("""
-                {"id": 7, "prompt": "a", "max_tokens": 5, "temperature": 0, "top_p": 0.5, "top_k": 3, "min_p": 0.1, "seed": 42, "repeat_penalty": 1.1, "stop": ".", "priority": 3}
+                {"id": 7, "prompt": "a", "max_tokens": 5, "temperature": 0, "top_p": 0.5, "top_k": 3, "min_p": 0.1, "seed": 42, "repeat_penalty": 1.1, "presence_penalty": 0.5, "frequency_penalty": -0.25, "stop": ".", "priority": 3}
                 {"id": "7", "prompt": "b", "stop": ["x", "yz"]}
                 """);
         assertEquals(List.of(), p.problems());
@@ -32,6 +32,9 @@ class BatchInputTest {
         assertEquals(3, a.sampling().topK());
         assertEquals(0.1f, a.sampling().minP());
         assertEquals(1.1f, a.sampling().repetitionPenalty());
+        assertEquals(0.5f, a.sampling().presencePenalty());
+        assertEquals(-0.25f, a.sampling().frequencyPenalty());
+        assertEquals(0f, b.sampling().presencePenalty());
         assertEquals(42, a.sampling().seed());
         assertEquals(List.of("."), a.stop());
         assertEquals(3, a.priority());

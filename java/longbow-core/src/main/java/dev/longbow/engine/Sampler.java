@@ -19,14 +19,26 @@ public final class Sampler {
     private float[] probs = new float[0];
     private int ranked, heapSize;
 
+    /** Counts of each token generated so far (the history after the prompt), for presence and frequency. */
+    private int[] occurrences = new int[0], generatedTokens = new int[0];
+    private int distinct, counted;
+
     public Sampler(SamplerParams params) {
+        this(params, 0);
+    }
+
+    /** A sampler for a sequence whose history starts with {@code promptLength} prompt tokens (not penalized by presence or frequency). */
+    public Sampler(SamplerParams params, int promptLength) {
         this.p = params;
         this.state = params.seed() == 0 ? 0x9E3779B97F4A7C15L : params.seed();
+        this.counted = promptLength;
     }
 
     /** Chooses the next token; {@code history[0..historyLength)} are the tokens so far (for the repetition penalty). */
     public int sample(float[] logits, int[] history, int historyLength) {
-        if (p.repetitionPenalty() != 1f && p.repetitionWindow() > 0) logits = penalize(logits, history, historyLength);
+        boolean repetition = p.repetitionPenalty() != 1f && p.repetitionWindow() > 0;
+        boolean occurrence = p.presencePenalty() != 0f || p.frequencyPenalty() != 0f;
+        if (repetition || occurrence) logits = penalize(logits, history, historyLength, repetition, occurrence);
         if (p.temperature() == 0f) return argmax(logits);
 
         int n = logits.length;
@@ -127,8 +139,11 @@ public final class Sampler {
         return probs[i];
     }
 
-    /** The logits with each token seen in the window divided by the penalty (multiplied when negative), once each. */
-    private float[] penalize(float[] logits, int[] history, int historyLength) {
+    /**
+     * The logits with each token seen in the window divided by the repetition penalty (multiplied when negative), once
+     * each, then each generated token's presence and frequency penalties subtracted.
+     */
+    private float[] penalize(float[] logits, int[] history, int historyLength, boolean repetition, boolean occurrence) {
         int n = logits.length;
         if (penalized.length != n) { // the result goes to argmax, which reads the whole array
             penalized = new float[n];
@@ -141,11 +156,28 @@ public final class Sampler {
         }
         float[] out = penalized;
         System.arraycopy(logits, 0, out, 0, n);
-        for (int i = Math.max(0, historyLength - p.repetitionWindow()); i < historyLength; i++) {
-            int t = history[i];
-            if (t < 0 || t >= n || seenStamp[t] == stamp) continue;
-            seenStamp[t] = stamp;
-            out[t] = out[t] > 0 ? out[t] / p.repetitionPenalty() : out[t] * p.repetitionPenalty();
+        if (repetition) {
+            for (int i = Math.max(0, historyLength - p.repetitionWindow()); i < historyLength; i++) {
+                int t = history[i];
+                if (t < 0 || t >= n || seenStamp[t] == stamp) continue;
+                seenStamp[t] = stamp;
+                out[t] = out[t] > 0 ? out[t] / p.repetitionPenalty() : out[t] * p.repetitionPenalty();
+            }
+        }
+        if (occurrence) {
+            if (occurrences.length != n) {
+                occurrences = new int[n];
+                generatedTokens = new int[n];
+            }
+            // Counted once each as the sequence grows: a token's history never changes behind it.
+            for (; counted < historyLength; counted++) {
+                int t = history[counted];
+                if (t >= 0 && t < n && occurrences[t]++ == 0) generatedTokens[distinct++] = t;
+            }
+            for (int i = 0; i < distinct; i++) {
+                int t = generatedTokens[i];
+                out[t] -= p.presencePenalty() + p.frequencyPenalty() * occurrences[t];
+            }
         }
         return out;
     }

@@ -66,7 +66,7 @@ final class ScheduledSequence {
         capacity = (int) (span > 0 ? Math.min(Integer.MAX_VALUE - 1, wanted) : Math.min(contextLength, wanted));
         tokens = Arrays.copyOf(prompt, (int) Math.min(capacity + 1L, prompt.length + 1024L));
         length = prompt.length;
-        sampler = new Sampler(request.sampling());
+        sampler = new Sampler(request.sampling(), prompt.length);
         decoder = tokenizer.decoder();
         StringBuilder promptText = new StringBuilder();
         for (int t : prompt) promptText.append(decoder.next(t));

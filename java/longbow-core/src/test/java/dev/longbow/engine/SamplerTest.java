@@ -184,6 +184,26 @@ class SamplerTest {
     }
 
     @Test
+    void presenceAndFrequencyPenalizeGeneratedTokensOnly() {
+        // LOGITS: 4 and 5 tie at 3.0 (4 wins greedy), then 0 at 2.0.
+        int[] history = {4, 4, 5, 4, 4}; // a prompt of two tokens, then 5, 4, 4 generated
+        // Frequency 0.4: token 4 generated twice loses 0.8 (2.2), token 5 once loses 0.4 (2.6): 5 wins; the prompt's
+        // two 4s do not count, or 4 would have lost 1.6.
+        assertEquals(5, new Sampler(SamplerParams.GREEDY.withPenalties(0f, 0.4f), 2).sample(LOGITS, history, 5));
+        // Presence 0.5: 4 and 5 both lose 0.5 (2.5 each); 4 is first of the tie.
+        assertEquals(4, new Sampler(SamplerParams.GREEDY.withPenalties(0.5f, 0f), 2).sample(LOGITS, history, 5));
+        // Presence 1.2: both fall to 1.8, below token 0's 2.0.
+        assertEquals(0, new Sampler(SamplerParams.GREEDY.withPenalties(1.2f, 0f), 2).sample(LOGITS, history, 5));
+        // Counted as the history grows, one call at a time: the same answer as counting at once.
+        Sampler s = new Sampler(SamplerParams.GREEDY.withPenalties(0f, 0.6f), 2);
+        for (int len = 2; len < 5; len++) s.sample(LOGITS, history, len);
+        assertEquals(5, s.sample(LOGITS, history, 5), "4 (twice) at 1.8, 5 (once) at 2.4");
+        assertEquals(0, s.sample(LOGITS, new int[]{4, 4, 5, 4, 4, 5, 5}, 7), "4 at 1.8, 5 (three times) at 1.2: 0 at 2.0 wins");
+        assertThrows(LongbowException.class, () -> SamplerParams.GREEDY.withPenalties(2.5f, 0f));
+        assertThrows(LongbowException.class, () -> SamplerParams.GREEDY.withPenalties(0f, Float.NaN));
+    }
+
+    @Test
     void badParametersAreUserErrors() {
         assertThrows(LongbowException.class, () -> new SamplerParams(-0.1f, 0, 1f, 0f, 1f, 64, 1));
         assertThrows(LongbowException.class, () -> new SamplerParams(1f, -1, 1f, 0f, 1f, 64, 1));

@@ -9,6 +9,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * What both completion endpoints take besides the prompt: token budget, sampling, stop sequences, log-probabilities
  * ({@code logprobs} -1 = none, else the number of alternatives per token) and streaming. Defaults are OpenAI's:
  * temperature 1, top_p 1, no seed (a random one), max_tokens 16 for completions and up to the context for chat.
+ * {@code presence_penalty} and {@code frequency_penalty} (OpenAI's, over the generated tokens, as vLLM applies them).
  * {@code top_k}, {@code min_p} and {@code repetition_penalty} are accepted as extensions, as vLLM and llama.cpp do,
  * and {@code priority} (vLLM's spelling): with continuous batching a waiting request of higher priority joins first.
  */
@@ -34,9 +35,11 @@ record GenerationParams(int maxTokens, SamplerParams sampling, List<String> stop
         Double penalty = b.number("repetition_penalty", 1e-3, 100);
         Long seed = b.integer("seed", Long.MIN_VALUE, Long.MAX_VALUE);
         Long priority = b.integer("priority", Integer.MIN_VALUE, Integer.MAX_VALUE);
+        Double presence = b.number("presence_penalty", -2, 2), frequency = b.number("frequency_penalty", -2, 2);
         SamplerParams sampling = new SamplerParams(temperature == null ? 1f : temperature.floatValue(), topK == null ? 0 : topK.intValue(),
                 topP == null ? 1f : topP.floatValue(), minP == null ? 0f : minP.floatValue(), penalty == null ? 1f : penalty.floatValue(), 64,
-                seed != null ? seed : ThreadLocalRandom.current().nextLong());
+                seed != null ? seed : ThreadLocalRandom.current().nextLong())
+                .withPenalties(presence == null ? 0f : presence.floatValue(), frequency == null ? 0f : frequency.floatValue());
         List<String> stop = b.strings("stop", MAX_STOPS).stream().filter(s -> !s.isEmpty()).toList();
 
         int logprobs = -1;
@@ -64,8 +67,6 @@ record GenerationParams(int maxTokens, SamplerParams sampling, List<String> stop
         }
 
         // Accepted at the values that mean "off"; anything else asks for a feature this server lacks.
-        b.onlyDefault("frequency_penalty", 0, "frequency_penalty");
-        b.onlyDefault("presence_penalty", 0, "presence_penalty");
         b.onlyDefault("logit_bias", java.util.Map.of(), "logit_bias");
         b.ignore("user", "metadata", "store", "service_tier");
         return new GenerationParams(maxTokens, sampling, stop, logprobs, stream, includeUsage, priority == null ? 0 : priority.intValue());

@@ -39,6 +39,20 @@ class ServerTest {
         return s.model.generate(new GenerateRequest(prompt, maxTokens, SamplerParams.GREEDY, true, true, false, null));
     }
 
+    @Test
+    void presenceAndFrequencyPenaltiesChangeWhatIsGenerated() throws Exception {
+        String plain = greedy("Once upon a time", 80).text();
+        String body = "{\"prompt\": \"Once upon a time\", \"max_tokens\": 80, \"temperature\": 0, \"%s\": %s}";
+        TestServer.Reply none = s.post("/v1/completions", String.format(body, "frequency_penalty", "0"));
+        assertEquals(plain, choice(none.json()).get("text"), "a penalty of 0 changes nothing");
+        for (String penalty : new String[]{"frequency_penalty", "presence_penalty"}) {
+            TestServer.Reply r = s.post("/v1/completions", String.format(body, penalty, "2"));
+            assertEquals(200, r.status(), r.body());
+            String text = (String) choice(r.json()).get("text");
+            org.junit.jupiter.api.Assertions.assertNotEquals(plain, text, penalty + " 2 left the greedy story as it was");
+        }
+    }
+
     @SuppressWarnings("unchecked")
     static Map<String, Object> choice(Map<String, Object> response) {
         List<Object> choices = (List<Object>) response.get("choices");
@@ -293,7 +307,9 @@ class ServerTest {
                 new Case("/v1/completions", "{\"prompt\": \"x\", \"logprobs\": 21}", 400, "logprobs"),
                 new Case("/v1/completions", "{\"prompt\": \"x\", \"stream\": \"yes\"}", 400, "stream"),
                 new Case("/v1/completions", "{\"prompt\": \"x\", \"stream_options\": {\"include_usage\": true}}", 400, "stream_options"),
-                new Case("/v1/completions", "{\"prompt\": \"x\", \"presence_penalty\": 1}", 400, "presence_penalty"),
+                new Case("/v1/completions", "{\"prompt\": \"x\", \"presence_penalty\": 2.5}", 400, "presence_penalty"),
+                new Case("/v1/completions", "{\"prompt\": \"x\", \"frequency_penalty\": \"high\"}", 400, "frequency_penalty"),
+                new Case("/v1/completions", "{\"prompt\": \"x\", \"logit_bias\": {\"5\": 10}}", 400, "logit_bias"),
                 new Case("/v1/completions", "{\"prompt\": \"x\", \"echo\": true}", 400, "echo"),
                 new Case("/v1/completions", "{\"prompt\": \"x\", \"tempreature\": 0}", 400, "tempreature"),
                 new Case("/v1/completions", "{\"prompt\": \"x\", \"model\": \"gpt-4\"}", 404, "model"),
