@@ -38,7 +38,7 @@ public final class Sampler {
     public int sample(float[] logits, int[] history, int historyLength) {
         boolean repetition = p.repetitionPenalty() != 1f && p.repetitionWindow() > 0;
         boolean occurrence = p.presencePenalty() != 0f || p.frequencyPenalty() != 0f;
-        if (repetition || occurrence) logits = penalize(logits, history, historyLength, repetition, occurrence);
+        if (repetition || occurrence || p.logitBias().size() > 0) logits = penalize(logits, history, historyLength, repetition, occurrence);
         if (p.temperature() == 0f) return argmax(logits);
 
         int n = logits.length;
@@ -140,8 +140,8 @@ public final class Sampler {
     }
 
     /**
-     * The logits with each token seen in the window divided by the repetition penalty (multiplied when negative), once
-     * each, then each generated token's presence and frequency penalties subtracted.
+     * The logits plus the logit bias, with each token seen in the window divided by the repetition penalty (multiplied
+     * when negative), once each, then each generated token's presence and frequency penalties subtracted.
      */
     private float[] penalize(float[] logits, int[] history, int historyLength, boolean repetition, boolean occurrence) {
         int n = logits.length;
@@ -156,6 +156,11 @@ public final class Sampler {
         }
         float[] out = penalized;
         System.arraycopy(logits, 0, out, 0, n);
+        LogitBias bias = p.logitBias();
+        for (int i = 0; i < bias.size(); i++) {
+            int t = bias.tokens()[i];
+            if (t < n) out[t] += bias.values()[i];
+        }
         if (repetition) {
             for (int i = Math.max(0, historyLength - p.repetitionWindow()); i < historyLength; i++) {
                 int t = history[i];

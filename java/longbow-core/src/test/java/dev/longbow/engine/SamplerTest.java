@@ -171,7 +171,8 @@ class SamplerTest {
         java.util.SplittableRandom r = new java.util.SplittableRandom(3);
         for (int i = 0; i < logits.length; i++) logits[i] = (float) r.nextGaussian();
         int[] history = new int[100];
-        for (SamplerParams p : new SamplerParams[]{new SamplerParams(0.8f, 40, 0.95f, 0.05f, 1.1f, 64, 1), new SamplerParams(1f, 0, 0.9f, 0f, 1f, 64, 1)}) {
+        for (SamplerParams p : new SamplerParams[]{new SamplerParams(0.8f, 40, 0.95f, 0.05f, 1.1f, 64, 1),
+                new SamplerParams(1f, 0, 0.9f, 0f, 1f, 64, 1).withPenalties(0.5f, 0.5f).withLogitBias(LogitBias.of(Map.of(7, 2f, 9, -3f)))}) {
             Sampler s = new Sampler(p);
             long best = Long.MAX_VALUE;
             for (int round = 0; round < 20 && best > 0; round++) {
@@ -201,6 +202,20 @@ class SamplerTest {
         assertEquals(0, s.sample(LOGITS, new int[]{4, 4, 5, 4, 4, 5, 5}, 7), "4 at 1.8, 5 (three times) at 1.2: 0 at 2.0 wins");
         assertThrows(LongbowException.class, () -> SamplerParams.GREEDY.withPenalties(2.5f, 0f));
         assertThrows(LongbowException.class, () -> SamplerParams.GREEDY.withPenalties(0f, Float.NaN));
+    }
+
+    @Test
+    void logitBiasShiftsTheChosenTokensFirst() {
+        // LOGITS: 4 and 5 at 3.0, 0 at 2.0.
+        assertEquals(0, new Sampler(SamplerParams.GREEDY.withLogitBias(LogitBias.of(Map.of(0, 1.5f)))).sample(LOGITS, new int[0], 0));
+        assertEquals(5, new Sampler(SamplerParams.GREEDY.withLogitBias(LogitBias.of(Map.of(4, -100f)))).sample(LOGITS, new int[0], 0));
+        // A token id beyond this vocabulary changes nothing.
+        assertEquals(4, new Sampler(SamplerParams.GREEDY.withLogitBias(LogitBias.of(Map.of(50, 100f)))).sample(LOGITS, new int[0], 0));
+        // Sampling at temperature 1 never draws a banned token.
+        SamplerParams banned = new SamplerParams(1f, 0, 1f, 0f, 1f, 64, 3).withLogitBias(LogitBias.of(Map.of(4, -100f, 5, -100f)));
+        Sampler s = new Sampler(banned);
+        for (int i = 0; i < 2000; i++) assertTrue(s.sample(LOGITS, new int[0], 0) < 4);
+        assertThrows(LongbowException.class, () -> LogitBias.of(Map.of(1, 101f)));
     }
 
     @Test

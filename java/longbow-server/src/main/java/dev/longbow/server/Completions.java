@@ -25,7 +25,7 @@ final class Completions {
         boolean chat = kind == Kind.CHAT;
         List<Map<String, Object>> messages = chat ? chatFields(b) : null;
         String text = chat ? null : completionFields(b);
-        GenerationParams p = GenerationParams.parse(b, chat, s.model.contextLength());
+        GenerationParams p = GenerationParams.parse(b, chat, s.model.contextLength(), s.model.config().vocabSize());
         b.rejectUnread();
         // Rendered once the request is known to be valid, so that a template's refusal does not hide a parameter error.
         GenerationRun.Prompt prompt = chat

@@ -9,7 +9,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * What both completion endpoints take besides the prompt: token budget, sampling, stop sequences, log-probabilities
  * ({@code logprobs} -1 = none, else the number of alternatives per token) and streaming. Defaults are OpenAI's:
  * temperature 1, top_p 1, no seed (a random one), max_tokens 16 for completions and up to the context for chat.
- * {@code presence_penalty} and {@code frequency_penalty} (OpenAI's, over the generated tokens, as vLLM applies them).
+ * {@code presence_penalty} and {@code frequency_penalty} (OpenAI's, over the generated tokens, as vLLM applies them),
+ * {@code logit_bias}.
  * {@code top_k}, {@code min_p} and {@code repetition_penalty} are accepted as extensions, as vLLM and llama.cpp do,
  * and {@code priority} (vLLM's spelling): with continuous batching a waiting request of higher priority joins first.
  */
@@ -18,7 +19,30 @@ record GenerationParams(int maxTokens, SamplerParams sampling, List<String> stop
     /** OpenAI's limits: four stop sequences, twenty alternatives. */
     static final int MAX_STOPS = 4, MAX_TOP_LOGPROBS = 20;
 
-    static GenerationParams parse(RequestBody b, boolean chat, int contextLength) {
+    /** OpenAI's {@code logit_bias}: an object from token id (a string of digits) to a bias in [-100, 100]. */
+    private static dev.longbow.engine.LogitBias logitBias(Object raw, int vocabSize) {
+        if (raw == null) return dev.longbow.engine.LogitBias.NONE;
+        if (!(raw instanceof java.util.Map<?, ?> m)) throw ApiError.badRequest("logit_bias must be an object from token id to bias", "logit_bias");
+        java.util.Map<Integer, Float> bias = new java.util.HashMap<>();
+        for (var e : m.entrySet()) {
+            int token;
+            try {
+                token = Integer.parseInt(String.valueOf(e.getKey()));
+            } catch (NumberFormatException x) {
+                throw ApiError.badRequest("logit_bias: '" + e.getKey() + "' is not a token id", "logit_bias");
+            }
+            if (token < 0 || token >= vocabSize) {
+                throw ApiError.badRequest("logit_bias: token id " + token + " is outside the vocabulary (0 to " + (vocabSize - 1) + ")", "logit_bias");
+            }
+            if (!(e.getValue() instanceof Number v) || !(v.doubleValue() >= -100 && v.doubleValue() <= 100)) {
+                throw ApiError.badRequest("logit_bias: the bias of token " + token + " must be a number from -100 to 100", "logit_bias");
+            }
+            bias.put(token, v.floatValue());
+        }
+        return dev.longbow.engine.LogitBias.of(bias);
+    }
+
+    static GenerationParams parse(RequestBody b, boolean chat, int contextLength, int vocabSize) {
         Long n = b.integer("n", 1, Integer.MAX_VALUE);
         if (n != null && n != 1) throw ApiError.unsupported("n", "n other than 1 (one choice per request)");
         Long max = b.integer("max_tokens", 0, Integer.MAX_VALUE);
@@ -39,7 +63,8 @@ record GenerationParams(int maxTokens, SamplerParams sampling, List<String> stop
         SamplerParams sampling = new SamplerParams(temperature == null ? 1f : temperature.floatValue(), topK == null ? 0 : topK.intValue(),
                 topP == null ? 1f : topP.floatValue(), minP == null ? 0f : minP.floatValue(), penalty == null ? 1f : penalty.floatValue(), 64,
                 seed != null ? seed : ThreadLocalRandom.current().nextLong())
-                .withPenalties(presence == null ? 0f : presence.floatValue(), frequency == null ? 0f : frequency.floatValue());
+                .withPenalties(presence == null ? 0f : presence.floatValue(), frequency == null ? 0f : frequency.floatValue())
+                .withLogitBias(logitBias(b.raw("logit_bias"), vocabSize));
         List<String> stop = b.strings("stop", MAX_STOPS).stream().filter(s -> !s.isEmpty()).toList();
 
         int logprobs = -1;
@@ -67,7 +92,6 @@ record GenerationParams(int maxTokens, SamplerParams sampling, List<String> stop
         }
 
         // Accepted at the values that mean "off"; anything else asks for a feature this server lacks.
-        b.onlyDefault("logit_bias", java.util.Map.of(), "logit_bias");
         b.ignore("user", "metadata", "store", "service_tier");
         return new GenerationParams(maxTokens, sampling, stop, logprobs, stream, includeUsage, priority == null ? 0 : priority.intValue());
     }

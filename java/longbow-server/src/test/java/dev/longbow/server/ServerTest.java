@@ -40,6 +40,23 @@ class ServerTest {
     }
 
     @Test
+    void logitBiasForcesOrBansTokens() throws Exception {
+        int token = 300;
+        var decoder = s.model.tokenizer().decoder();
+        for (int t : s.model.tokenizer().encode("Once upon a time", true, true)) decoder.next(t); // the text goes on from the prompt
+        StringBuilder forced = new StringBuilder();
+        for (int i = 0; i < 6; i++) forced.append(decoder.next(token));
+        forced.append(decoder.flush());
+        TestServer.Reply r = s.post("/v1/completions", "{\"prompt\": \"Once upon a time\", \"max_tokens\": 6, \"temperature\": 0, \"logit_bias\": {\"" + token + "\": 100}}");
+        assertEquals(200, r.status(), r.body());
+        assertEquals(forced.toString(), choice(r.json()).get("text"));
+        // Banning the token greedy decoding picks first changes the text.
+        int first = greedy("Once upon a time", 1).tokens()[greedy("Once upon a time", 1).promptTokens()];
+        TestServer.Reply banned = s.post("/v1/completions", "{\"prompt\": \"Once upon a time\", \"max_tokens\": 6, \"temperature\": 0, \"logit_bias\": {\"" + first + "\": -100}}");
+        org.junit.jupiter.api.Assertions.assertNotEquals(greedy("Once upon a time", 6).text(), choice(banned.json()).get("text"));
+    }
+
+    @Test
     void presenceAndFrequencyPenaltiesChangeWhatIsGenerated() throws Exception {
         String plain = greedy("Once upon a time", 80).text();
         String body = "{\"prompt\": \"Once upon a time\", \"max_tokens\": 80, \"temperature\": 0, \"%s\": %s}";
@@ -309,7 +326,9 @@ class ServerTest {
                 new Case("/v1/completions", "{\"prompt\": \"x\", \"stream_options\": {\"include_usage\": true}}", 400, "stream_options"),
                 new Case("/v1/completions", "{\"prompt\": \"x\", \"presence_penalty\": 2.5}", 400, "presence_penalty"),
                 new Case("/v1/completions", "{\"prompt\": \"x\", \"frequency_penalty\": \"high\"}", 400, "frequency_penalty"),
-                new Case("/v1/completions", "{\"prompt\": \"x\", \"logit_bias\": {\"5\": 10}}", 400, "logit_bias"),
+                new Case("/v1/completions", "{\"prompt\": \"x\", \"logit_bias\": {\"99999\": 10}}", 400, "logit_bias"),
+                new Case("/v1/completions", "{\"prompt\": \"x\", \"logit_bias\": {\"5\": 200}}", 400, "logit_bias"),
+                new Case("/v1/completions", "{\"prompt\": \"x\", \"logit_bias\": {\"five\": 1}}", 400, "logit_bias"),
                 new Case("/v1/completions", "{\"prompt\": \"x\", \"echo\": true}", 400, "echo"),
                 new Case("/v1/completions", "{\"prompt\": \"x\", \"tempreature\": 0}", 400, "tempreature"),
                 new Case("/v1/completions", "{\"prompt\": \"x\", \"model\": \"gpt-4\"}", 404, "model"),
