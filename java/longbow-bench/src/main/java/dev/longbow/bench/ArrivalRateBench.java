@@ -37,8 +37,6 @@ import java.util.concurrent.Semaphore;
  * [maxBatch=8] [rates=1,2,4,6,8]}
  */
 public final class ArrivalRateBench {
-    private record Outcome(double tokensPerSecond, double ttftP50, double ttftP99, double latencyP50, double latencyP99, int requests) {}
-
     public static void main(String[] args) throws Exception {
         Path path = Path.of(args[0]), png = Path.of(args[1]);
         int threads = args.length > 2 ? Integer.parseInt(args[2]) : 2;
@@ -53,11 +51,11 @@ public final class ArrivalRateBench {
                     path.getFileName(), threads, gen, seconds, maxBatch);
             run(model, ops, tok, 4, gen, 3, maxBatch, true); // warm-up: the JIT compiles both paths' kernels
             run(model, ops, tok, 4, gen, 3, maxBatch, false);
-            Outcome[][] results = new Outcome[2][rates.length];
+            Load.Summary[][] results = new Load.Summary[2][rates.length];
             for (int i = 0; i < rates.length; i++) {
                 for (int k = 0; k < 2; k++) {
                     boolean batched = k == 0;
-                    Outcome o = run(model, ops, tok, rates[i], gen, seconds, maxBatch, batched);
+                    Load.Summary o = run(model, ops, tok, rates[i], gen, seconds, maxBatch, batched);
                     results[k][i] = o;
                     System.out.printf(Locale.ROOT, "rate %4.1f/s %-11s %4d requests %8.1f tok/s  ttft p50 %8.1f ms p99 %8.1f ms  latency p50 %8.1f ms p99 %8.1f ms%n",
                             rates[i], batched ? "batched" : "independent", o.requests(), o.tokensPerSecond(), o.ttftP50(), o.ttftP99(), o.latencyP50(), o.latencyP99());
@@ -67,7 +65,7 @@ public final class ArrivalRateBench {
         }
     }
 
-    private static Outcome run(Transformer model, CpuOps ops, Tokenizer tok, double rate, int gen, double seconds, int maxBatch,
+    private static Load.Summary run(Transformer model, CpuOps ops, Tokenizer tok, double rate, int gen, double seconds, int maxBatch,
                                boolean batched) throws Exception {
         SplittableRandom random = new SplittableRandom(Double.hashCode(rate));
         List<CompletableFuture<Generation.Result>> results = new ArrayList<>();
@@ -80,11 +78,9 @@ public final class ArrivalRateBench {
                 next += Load.gapNanos(random, rate);
                 if (next >= end) break;
                 while (System.nanoTime() < next) Thread.sleep(Math.max(0, (next - System.nanoTime()) / 1_000_000), 0);
-                int[] prompt = new int[16];
-                for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + random.nextInt(tok.vocabSize() - 3);
-                long[] t = {System.nanoTime(), 0, 0};
-                times.add(t);
-                Generation.Sink sink = (id, text, lp) -> { if (id >= 0 && t[1] == 0) t[1] = System.nanoTime(); };
+                int[] prompt = Load.randomTokens(random, tok, 16);
+                long[] t = Load.arrived(times);
+                Generation.Sink sink = Load.firstToken(t);
                 CompletableFuture<Generation.Result> r;
                 if (batched) {
                     r = scheduler.submit(new BatchScheduler.Request(prompt, SamplerParams.GREEDY, gen, false, -1, sink, () -> false));
@@ -98,20 +94,15 @@ public final class ArrivalRateBench {
                         }
                     }, command -> Thread.ofVirtual().start(command));
                 }
-                results.add(r.whenComplete((x, e) -> t[2] = System.nanoTime()));
+                results.add(Load.ended(r, t));
             }
             for (var r : results) r.get();
         }
-        long wall = System.nanoTime() - start;
-        long tokens = 0;
-        for (var r : results) tokens += r.get().generatedTokens();
-        double[] ttft = times.stream().mapToDouble(t -> (t[1] - t[0]) / 1e6).sorted().toArray();
-        double[] latency = times.stream().mapToDouble(t -> (t[2] - t[0]) / 1e6).sorted().toArray();
-        return new Outcome(tokens * 1e9 / wall, Load.pct(ttft, 0.5), Load.pct(ttft, 0.99), Load.pct(latency, 0.5), Load.pct(latency, 0.99), results.size());
+        return Load.summarize(results, times, start);
     }
 
 
-    private static void plot(Path png, String model, double[] rates, Outcome[][] results, int maxBatch) throws Exception {
+    private static void plot(Path png, String model, double[] rates, Load.Summary[][] results, int maxBatch) throws Exception {
         XYChart throughput = new XYChartBuilder().width(560).height(380).title(model + ": throughput").xAxisTitle("arrivals per second")
                 .yAxisTitle("generated tokens per second").build();
         XYChart latency = new XYChartBuilder().width(560).height(380).title(model + ": p99 request latency").xAxisTitle("arrivals per second")
@@ -119,8 +110,8 @@ public final class ArrivalRateBench {
         latency.getStyler().setYAxisLogarithmic(true);
         String[] names = {"continuous batching (" + maxBatch + ")", "independent (" + maxBatch + " at once)"};
         for (int k = 0; k < 2; k++) {
-            double[] tps = Arrays.stream(results[k]).mapToDouble(Outcome::tokensPerSecond).toArray();
-            double[] p99 = Arrays.stream(results[k]).mapToDouble(Outcome::latencyP99).toArray();
+            double[] tps = Arrays.stream(results[k]).mapToDouble(Load.Summary::tokensPerSecond).toArray();
+            double[] p99 = Arrays.stream(results[k]).mapToDouble(Load.Summary::latencyP99).toArray();
             throughput.addSeries(names[k], rates, tps).setMarker(SeriesMarkers.CIRCLE);
             latency.addSeries(names[k], rates, p99).setMarker(SeriesMarkers.CIRCLE);
         }

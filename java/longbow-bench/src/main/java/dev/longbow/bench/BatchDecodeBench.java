@@ -56,8 +56,8 @@ public final class BatchDecodeBench {
 
     private static Round round(Transformer model, CpuOps ops, Tokenizer tok, int n, int gen, boolean batched) throws Exception {
         SplittableRandom random = new SplittableRandom(n);
-        int[][] prompts = new int[n][16];
-        for (int[] p : prompts) for (int i = 0; i < p.length; i++) p[i] = 3 + random.nextInt(tok.vocabSize() - 3);
+        int[][] prompts = new int[n][];
+        for (int i = 0; i < n; i++) prompts[i] = Load.randomTokens(random, tok, 16);
         long[][] times = new long[n][gen];
         int[] counts = new int[n];
         List<CompletableFuture<Generation.Result>> results = new ArrayList<>();

@@ -61,7 +61,7 @@ public final class KvMemoryBench {
     private static void sharedPrefix(Transformer model, CpuOps ops, Tokenizer tok, int prefix, int requests, double rate, int batch,
                                      boolean share) throws Exception {
         SplittableRandom random = new SplittableRandom(7);
-        int[] system = randomTokens(random, tok, prefix);
+        int[] system = Load.randomTokens(random, tok, prefix);
         List<CompletableFuture<Generation.Result>> results = new ArrayList<>();
         List<long[]> times = new ArrayList<>();
         long start = System.nanoTime();
@@ -70,7 +70,7 @@ public final class KvMemoryBench {
             for (int i = 0; i < requests; i++) {
                 next += Load.gapNanos(random, rate);
                 while (System.nanoTime() < next) Thread.sleep(Math.max(0, (next - System.nanoTime()) / 1_000_000), 0);
-                int[] own = randomTokens(random, tok, 16);
+                int[] own = Load.randomTokens(random, tok, 16);
                 int[] prompt = java.util.Arrays.copyOf(system, prefix + own.length);
                 System.arraycopy(own, 0, prompt, prefix, own.length);
                 results.add(submit(scheduler, prompt, 16, times));
@@ -82,9 +82,9 @@ public final class KvMemoryBench {
             cached += r.get().cachedPromptTokens();
             computed += r.get().promptTokens() - r.get().cachedPromptTokens();
         }
-        Summary s = summary(results, times, start);
+        Load.Summary s = Load.summarize(results, times, start);
         System.out.printf(Locale.ROOT, "  sharing %-3s  %6.1f tok/s  ttft p50 %7.0f p99 %7.0f ms  latency p50 %7.0f p99 %7.0f ms  prompt tokens computed %,d, from cache %,d%n",
-                share ? "on" : "off", s.tokensPerSecond, s.ttftP50, s.ttftP99, s.latencyP50, s.latencyP99, computed, cached);
+                share ? "on" : "off", s.tokensPerSecond(), s.ttftP50(), s.ttftP99(), s.latencyP50(), s.latencyP99(), computed, cached);
     }
 
     private static void budget(Transformer model, CpuOps ops, Tokenizer tok, int batch, int gen, long blocks, long bytes) throws Exception {
@@ -94,37 +94,17 @@ public final class KvMemoryBench {
         long start = System.nanoTime();
         BatchScheduler.Stats stats;
         try (BatchScheduler scheduler = new BatchScheduler(model, ops, tok, 2048, batch, bytes, true)) {
-            for (int i = 0; i < batch; i++) results.add(submit(scheduler, randomTokens(random, tok, 16), gen, times));
+            for (int i = 0; i < batch; i++) results.add(submit(scheduler, Load.randomTokens(random, tok, 16), gen, times));
             for (var r : results) r.get();
             stats = scheduler.stats();
         }
-        Summary s = summary(results, times, start);
+        Load.Summary s = Load.summarize(results, times, start);
         System.out.printf(Locale.ROOT, "  budget %3d blocks  %6.1f tok/s  latency p50 %7.0f p99 %7.0f ms  preemptions %3d  mean batch %.1f%n",
-                blocks, s.tokensPerSecond, s.latencyP50, s.latencyP99, stats.preemptions(), stats.decodedRows() / (double) stats.decodeSteps());
+                blocks, s.tokensPerSecond(), s.latencyP50(), s.latencyP99(), stats.preemptions(), stats.decodedRows() / (double) stats.decodeSteps());
     }
 
     private static CompletableFuture<Generation.Result> submit(BatchScheduler scheduler, int[] prompt, int gen, List<long[]> times) {
-        long[] t = {System.nanoTime(), 0, 0};
-        times.add(t);
-        Generation.Sink sink = (id, text, lp) -> { if (id >= 0 && t[1] == 0) t[1] = System.nanoTime(); };
-        return scheduler.submit(new BatchScheduler.Request(prompt, SamplerParams.GREEDY, gen, false, -1, sink, () -> false))
-                .whenComplete((x, e) -> t[2] = System.nanoTime());
-    }
-
-    private static int[] randomTokens(SplittableRandom random, Tokenizer tok, int n) {
-        int[] t = new int[n];
-        for (int i = 0; i < n; i++) t[i] = 3 + random.nextInt(tok.vocabSize() - 3);
-        return t;
-    }
-
-    private record Summary(double tokensPerSecond, double ttftP50, double ttftP99, double latencyP50, double latencyP99) {}
-
-    private static Summary summary(List<CompletableFuture<Generation.Result>> results, List<long[]> times, long start) throws Exception {
-        long wall = System.nanoTime() - start, tokens = 0;
-        for (var r : results) tokens += r.get().generatedTokens();
-        double[] ttft = times.stream().mapToDouble(t -> (t[1] - t[0]) / 1e6).sorted().toArray();
-        double[] latency = times.stream().mapToDouble(t -> (t[2] - t[0]) / 1e6).sorted().toArray();
-        return new Summary(tokens * 1e9 / wall, Load.pct(ttft, 0.5), Load.pct(ttft, 0.99),
-                Load.pct(latency, 0.5), Load.pct(latency, 0.99));
+        long[] t = Load.arrived(times);
+        return Load.ended(scheduler.submit(new BatchScheduler.Request(prompt, SamplerParams.GREEDY, gen, false, -1, Load.firstToken(t), () -> false)), t);
     }
 }
