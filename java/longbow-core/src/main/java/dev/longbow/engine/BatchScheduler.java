@@ -125,8 +125,7 @@ public final class BatchScheduler implements AutoCloseable {
      */
     public static long defaultKvMemory(Transformer model, int contextLength, int maxBatch) {
         long whole = (long) maxBatch * contextLength * model.kvBytesPerPosition();
-        long physical = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
-        return Math.max(1, Math.min(whole, physical / 2));
+        return Math.max(1, Math.min(whole, dev.longbow.util.SystemMemory.TOTAL_BYTES / 2));
     }
 
     public Stats stats() {

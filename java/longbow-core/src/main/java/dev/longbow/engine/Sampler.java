@@ -18,6 +18,8 @@ public final class Sampler {
     private int[] rankedIds = new int[0];
     private float[] probs = new float[0];
     private int ranked, heapSize;
+    /** The best candidate's logit over the temperature: probabilities are exp(logit / T - max). */
+    private float max;
 
     /** Counts of each token generated so far (the history after the prompt), for presence and frequency. */
     private int[] occurrences = new int[0], generatedTokens = new int[0];
@@ -38,17 +40,16 @@ public final class Sampler {
     public int sample(float[] logits, int[] history, int historyLength) {
         boolean repetition = p.repetitionPenalty() != 1f && p.repetitionWindow() > 0;
         boolean occurrence = p.presencePenalty() != 0f || p.frequencyPenalty() != 0f;
-        if (repetition || occurrence || p.logitBias().size() > 0) logits = penalize(logits, history, historyLength, repetition, occurrence);
+        if (repetition || occurrence || p.logitBias().size() > 0) logits = adjusted(logits, history, historyLength, repetition, occurrence);
         if (p.temperature() == 0f) return argmax(logits);
 
         int n = logits.length;
         int keep = p.topK() > 0 ? Math.min(p.topK(), n) : n;
-        float max = logits[argmax(logits)] / p.temperature();
-        double sum = rank(logits, keep, max);
+        double sum = rank(logits, keep);
         if (p.topP() < 1f) {
             double cum = 0;
             for (int i = 0; i < keep; i++) {
-                cum += prob(logits, i, max) / sum;
+                cum += prob(logits, i) / sum;
                 if (cum >= p.topP()) {
                     keep = i + 1;
                     break;
@@ -56,34 +57,34 @@ public final class Sampler {
             }
         }
         if (p.minP() > 0f) {
-            float threshold = prob(logits, 0, max) * p.minP();
+            float threshold = prob(logits, 0) * p.minP();
             int k = 1;
-            while (k < keep && prob(logits, k, max) >= threshold) k++;
+            while (k < keep && prob(logits, k) >= threshold) k++;
             keep = k;
         }
         double total = sum;
         if (keep < n) {
             total = 0;
-            for (int i = 0; i < keep; i++) total += prob(logits, i, max);
+            for (int i = 0; i < keep; i++) total += prob(logits, i);
         }
         double r = nextFloat() * total;
         double cdf = 0;
         for (int i = 0; i < keep; i++) {
-            cdf += prob(logits, i, max);
+            cdf += prob(logits, i);
             if (r < cdf) return rankedIds[i];
         }
-        prob(logits, keep - 1, max);
+        prob(logits, keep - 1);
         return rankedIds[keep - 1];
     }
 
     /**
      * Orders the candidates best first (higher logit, then lower id, so no sort's stability matters) and returns the
-     * sum of their probabilities (unnormalized, exp(logit / T - max)). With a top-k, the k best are found with a heap
+     * sum of their probabilities (unnormalized, exp(logit / T - {@link #max})). With a top-k, the k best are found with a heap
      * (O(n log k)) and ranked at once, summed in that order. Without, every candidate goes into a heap and is ranked
      * only when asked for ({@link #prob}): sampling from a peaked distribution ranks a handful, and the sum is taken
      * in id order.
      */
-    private double rank(float[] logits, int k, float max) {
+    private double rank(float[] logits, int k) {
         int n = logits.length;
         if (candidates.length != n) {
             candidates = new long[n];
@@ -94,11 +95,14 @@ public final class Sampler {
         ranked = 0;
         if (k == n) {
             // A max-heap of the inverted keys: the best candidate at the root.
-            double sum = 0;
+            float best = logits[0];
             for (int i = 0; i < n; i++) {
                 c[i] = ~key(logits[i], i);
-                sum += (float) Math.exp(logits[i] / p.temperature() - max);
+                if (logits[i] > best) best = logits[i];
             }
+            max = best / p.temperature();
+            double sum = 0;
+            for (int i = 0; i < n; i++) sum += (float) Math.exp(logits[i] / p.temperature() - max);
             for (int i = n / 2 - 1; i >= 0; i--) siftDown(c, i, n);
             heapSize = n;
             return sum;
@@ -115,6 +119,7 @@ public final class Sampler {
         }
         Arrays.sort(c, 0, k);
         heapSize = 0;
+        max = logits[(int) c[0]] / p.temperature();
         double sum = 0;
         for (int i = 0; i < k; i++) {
             rankedIds[i] = (int) c[i];
@@ -126,7 +131,7 @@ public final class Sampler {
     }
 
     /** The probability (unnormalized) of the i-th best candidate, ranking the next ones from the heap as needed. */
-    private float prob(float[] logits, int i, float max) {
+    private float prob(float[] logits, int i) {
         while (ranked <= i) {
             long[] heap = candidates;
             long best = heap[0];
@@ -143,7 +148,7 @@ public final class Sampler {
      * The logits plus the logit bias, with each token seen in the window divided by the repetition penalty (multiplied
      * when negative), once each, then each generated token's presence and frequency penalties subtracted.
      */
-    private float[] penalize(float[] logits, int[] history, int historyLength, boolean repetition, boolean occurrence) {
+    private float[] adjusted(float[] logits, int[] history, int historyLength, boolean repetition, boolean occurrence) {
         int n = logits.length;
         if (penalized.length != n) { // the result goes to argmax, which reads the whole array
             penalized = new float[n];

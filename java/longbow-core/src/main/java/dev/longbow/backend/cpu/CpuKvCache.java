@@ -48,7 +48,7 @@ final class CpuKvCache implements KvCache {
     private int evictedBelow;
 
     CpuKvCache(int layers, int contextLength, int kvHeads, int headDim, KvType type) {
-        this(layers, contextLength, kvHeads, headDim, type, CpuKvPool.PHYSICAL_MEMORY);
+        this(layers, contextLength, kvHeads, headDim, type, dev.longbow.util.SystemMemory.TOTAL_BYTES);
     }
 
     CpuKvCache(int layers, int contextLength, int kvHeads, int headDim, KvType type, long memoryLimit) {

@@ -83,9 +83,6 @@ final class CpuKvPool implements KvBlockPool {
         }
     }
 
-    /** Read once: the query reads the OS's and cgroup's files, some 60 KB of garbage each time. */
-    static final long PHYSICAL_MEMORY =
-            ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
 
     @Override
     public int blockPositions() {
