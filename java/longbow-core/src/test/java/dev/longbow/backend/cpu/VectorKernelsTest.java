@@ -205,6 +205,41 @@ class VectorKernelsTest {
     }
 
     @Test
+    void fourRowKernelsGiveEachRowsSingleRowResultBitForBit() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(VectorKernels.SUPPORTED, "no 256-bit vectors here");
+        SplittableRandom r = new SplittableRandom(14);
+        for (int n : LENGTHS) {
+            Q8Activations q8 = new Q8Activations().quantize(new CpuAct(random(r, n, 2), 0, 1, n), 1);
+            for (WeightType t : List.of(WeightType.Q8_0, WeightType.Q4_0)) {
+                // Four rows a "quarter" of 3 rows apart, with other rows between them, as decode lays them out.
+                int quarter = 3;
+                long rowBytes = t.bytesFor(n);
+                MemorySegment seg = MemorySegment.ofArray(new byte[(int) (4 * quarter * rowBytes)]);
+                for (int row = 0; row < 4 * quarter; row++) {
+                    MemorySegment.copy(MemorySegment.ofArray(Quantizer.encode(t, random(r, n, 0.05))), 0, seg, row * rowBytes, rowBytes);
+                }
+                float[] out = new float[4 * quarter];
+                int first = 1; // the second row of each quarter
+                if (t == WeightType.Q8_0) {
+                    VectorKernels.dotQ8_0x4(seg, first * rowBytes, quarter * rowBytes, q8.wideValues(), 0, q8.scales(), 0, n / 32, out, first, quarter);
+                } else {
+                    VectorKernels.dotQ4_0x4(seg, first * rowBytes, quarter * rowBytes, q8.values(), 0, q8.scales(), 0, n / 32, out, first, quarter);
+                }
+                for (int k = 0; k < 4; k++) {
+                    int row = first + k * quarter;
+                    float single = t == WeightType.Q8_0
+                            ? VectorKernels.dotQ8_0(seg, row * rowBytes, q8.wideValues(), 0, q8.scales(), 0, n / 32)
+                            : VectorKernels.dotQ4_0(seg, row * rowBytes, q8.values(), 0, q8.scales(), 0, n / 32);
+                    assertEquals(Float.floatToIntBits(single), Float.floatToIntBits(out[row]), t + " n=" + n + " row " + row);
+                }
+                for (int row = 0; row < out.length; row++) {
+                    if ((row - first) % quarter != 0) assertEquals(0f, out[row], t + " wrote row " + row);
+                }
+            }
+        }
+    }
+
+    @Test
     void kQuantKernelsMatchTheReferenceSuperBlockArithmetic() {
         // Both sum exact integers per super-block; only the float sums across super-blocks and lanes differ in order.
         SplittableRandom r = new SplittableRandom(13);
