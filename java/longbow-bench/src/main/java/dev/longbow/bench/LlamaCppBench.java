@@ -29,6 +29,10 @@ public final class LlamaCppBench {
                long bytesPerToken, double bandwidth) {}
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals(LONGBOW_ONLY)) {
+            measureLongbow(args);
+            return;
+        }
         Map<String, String> opt = new LinkedHashMap<>();
         for (int i = 0; i + 1 < args.length; i += 2) opt.put(args[i], args[i + 1]);
         List<String> shapes = List.of(opt.getOrDefault("--shapes", "stories110m,llama3.2-1b").split(","));
@@ -70,26 +74,24 @@ public final class LlamaCppBench {
         System.exit(0); // the llama.cpp binding leaves a non-daemon thread behind
     }
 
+    private static final String LONGBOW_ONLY = "--longbow-only";
+
     private static Row measure(String shape, String type, Path file, int promptTokens, int genTokens, int threads, int rounds,
                                double bandwidth) throws Exception {
-        String prompt;
-        double ourPrefill = 0, ourDecode = 0;
-        long bytesPerToken;
-        try (Model m = Longbow.load(file, LoadOptions.DEFAULT.withThreads(threads).withContextLength(promptTokens + genTokens + 16))) {
-            // Words the made-up vocabulary holds whole, so both engines see exactly promptTokens tokens (BOS included).
-            SplittableRandom r = new SplittableRandom(1);
-            StringBuilder text = new StringBuilder();
-            for (int i = 1; i < promptTokens; i++) text.append(m.tokenizer().piece(259 + r.nextInt(m.tokenizer().vocabSize() - 259)));
-            prompt = text.toString().substring(1);
-            int[] ids = m.tokenizer().encode(prompt, true);
-            if (ids.length != promptTokens) throw new IllegalStateException("prompt encodes to " + ids.length + " tokens, not " + promptTokens);
-            for (int k = 0; k < rounds; k++) {
-                Model.BenchmarkResult b = m.benchmark(ids, genTokens);
-                ourPrefill = Math.max(ourPrefill, b.prefillTokensPerSecond());
-                ourDecode = Math.max(ourDecode, b.decodeTokensPerSecond());
-            }
-            bytesPerToken = m.decodeBytesPerToken();
-        }
+        // Longbow runs in a JVM of its own for each file, as a user runs it: in one JVM the kernels of the files
+        // measured before stay compiled for their types, and the later files ran at half speed (Q4_K prefill).
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), LlamaCppBench.class.getName(), LONGBOW_ONLY,
+                file.toString(), String.valueOf(promptTokens), String.valueOf(genTokens), String.valueOf(threads), String.valueOf(rounds)));
+        Process child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String[] out = new String(child.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim().split("\n");
+        if (child.waitFor() != 0) throw new IllegalStateException("the Longbow measurement of " + file + " failed: " + String.join(" ", out));
+        String[] last = out[out.length - 1].split(" ");
+        String prompt = new String(java.util.Base64.getDecoder().decode(out[out.length - 2]), java.nio.charset.StandardCharsets.UTF_8);
+        double ourPrefill = Double.parseDouble(last[0]), ourDecode = Double.parseDouble(last[1]);
+        long bytesPerToken = Long.parseLong(last[2]);
         System.err.printf(Locale.ROOT, "%s %s longbow: prefill %.1f tok/s, decode %.2f tok/s%n", shape, type, ourPrefill, ourDecode);
 
         double theirPrefill = 0, theirDecode = 0;
@@ -107,6 +109,32 @@ public final class LlamaCppBench {
         }
         System.err.printf(Locale.ROOT, "%s %s llama.cpp: prefill %.1f tok/s, decode %.2f tok/s%n", shape, type, theirPrefill, theirDecode);
         return new Row(shape, type, ourPrefill, ourDecode, theirPrefill, theirDecode, bytesPerToken, bandwidth);
+    }
+
+    /**
+     * In the child JVM: prints the prompt it made in Base64 (words the made-up vocabulary holds whole, so both engines see
+     * exactly promptTokens tokens, BOS included), then "prefill decode bytesPerToken", best of the rounds.
+     */
+    private static void measureLongbow(String[] args) throws Exception {
+        Path file = Path.of(args[1]);
+        int promptTokens = Integer.parseInt(args[2]), genTokens = Integer.parseInt(args[3]);
+        int threads = Integer.parseInt(args[4]), rounds = Integer.parseInt(args[5]);
+        try (Model m = Longbow.load(file, LoadOptions.DEFAULT.withThreads(threads).withContextLength(promptTokens + genTokens + 16))) {
+            SplittableRandom r = new SplittableRandom(1);
+            StringBuilder text = new StringBuilder();
+            for (int i = 1; i < promptTokens; i++) text.append(m.tokenizer().piece(259 + r.nextInt(m.tokenizer().vocabSize() - 259)));
+            String prompt = text.toString().substring(1);
+            int[] ids = m.tokenizer().encode(prompt, true);
+            if (ids.length != promptTokens) throw new IllegalStateException("prompt encodes to " + ids.length + " tokens, not " + promptTokens);
+            double prefill = 0, decode = 0;
+            for (int k = 0; k < rounds; k++) {
+                Model.BenchmarkResult b = m.benchmark(ids, genTokens);
+                prefill = Math.max(prefill, b.prefillTokensPerSecond());
+                decode = Math.max(decode, b.decodeTokensPerSecond());
+            }
+            System.out.println(java.util.Base64.getEncoder().encodeToString(prompt.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            System.out.println(prefill + " " + decode + " " + m.decodeBytesPerToken());
+        }
     }
 
     /** Seconds for one completion of {@code n} tokens with nothing cached from the last one. */

@@ -89,7 +89,63 @@ final class CompressedKernels {
         acc = acc.add(acc.rearrange(ROTATE_2));
         if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
         if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
-        float sum = acc.lane(0); // sum(acc), written out
+        return i8Tail(acc.lane(0), w, offset, x, xo, i, n); // sum(acc), written out
+    }
+
+    /**
+     * {@link #dotI8} for four rows {@code stride} bytes apart into out[oi + k * outStride], each row's arithmetic
+     * exactly dotI8's (bit-identical). Decode calls it with rows a quarter of the matrix apart: four distant streams
+     * read together keep more of DRAM busy than one row after another (VectorKernels.dotQ8_0x4).
+     */
+    static void dotI8x4(MemorySegment w, long offset, long stride, float[] x, int xo, int n, float[] out, int oi, int outStride) {
+        int i = 0;
+        long o0 = offset + 0 * stride;
+        long o1 = offset + 1 * stride;
+        long o2 = offset + 2 * stride;
+        long o3 = offset + 3 * stride;
+        FloatVector a00 = FloatVector.zero(F), a10 = a00;
+        FloatVector a01 = FloatVector.zero(F), a11 = a01;
+        FloatVector a02 = FloatVector.zero(F), a12 = a02;
+        FloatVector a03 = FloatVector.zero(F), a13 = a03;
+        for (; i + 2 * L <= n; i += 2 * L) {
+            FloatVector x0 = FloatVector.fromArray(F, x, xo + i), x1 = FloatVector.fromArray(F, x, xo + i + L);
+            a00 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, o0 + i, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x0, a00);
+            a01 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, o1 + i, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x0, a01);
+            a02 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, o2 + i, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x0, a02);
+            a03 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, o3 + i, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x0, a03);
+            a10 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, o0 + i + L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x1, a10);
+            a11 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, o1 + i + L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x1, a11);
+            a12 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, o2 + i + L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x1, a12);
+            a13 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, o3 + i + L, LE).convertShape(VectorOperators.B2F, F, 0)).fma(x1, a13);
+        }
+        FloatVector s0 = a00.add(a10);
+        s0 = s0.add(s0.rearrange(ROTATE_1));
+        s0 = s0.add(s0.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) s0 = s0.add(s0.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) s0 = s0.add(s0.rearrange(ROTATE_4));
+        out[oi + 0 * outStride] = i8Tail(s0.lane(0), w, o0, x, xo, i, n);
+        FloatVector s1 = a01.add(a11);
+        s1 = s1.add(s1.rearrange(ROTATE_1));
+        s1 = s1.add(s1.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) s1 = s1.add(s1.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) s1 = s1.add(s1.rearrange(ROTATE_4));
+        out[oi + 1 * outStride] = i8Tail(s1.lane(0), w, o1, x, xo, i, n);
+        FloatVector s2 = a02.add(a12);
+        s2 = s2.add(s2.rearrange(ROTATE_1));
+        s2 = s2.add(s2.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) s2 = s2.add(s2.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) s2 = s2.add(s2.rearrange(ROTATE_4));
+        out[oi + 2 * outStride] = i8Tail(s2.lane(0), w, o2, x, xo, i, n);
+        FloatVector s3 = a03.add(a13);
+        s3 = s3.add(s3.rearrange(ROTATE_1));
+        s3 = s3.add(s3.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) s3 = s3.add(s3.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) s3 = s3.add(s3.rearrange(ROTATE_4));
+        out[oi + 3 * outStride] = i8Tail(s3.lane(0), w, o3, x, xo, i, n);
+    }
+
+    /** sum plus the scalar tail of an int8 row from column i, as dotI8 adds it. */
+    private static float i8Tail(float sum, MemorySegment w, long offset, float[] x, int xo, int i, int n) {
         for (; i < n; i++) sum += w.get(ValueLayout.JAVA_BYTE, offset + i) * x[xo + i];
         return sum;
     }
@@ -177,7 +233,108 @@ final class CompressedKernels {
         acc = acc.add(acc.rearrange(ROTATE_2));
         if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
         if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
-        float sum = acc.lane(0); // sum(acc), written out
+        return s24Tail(acc.lane(0), w, values, index, x, xo, i, n); // sum(acc), written out
+    }
+
+    /**
+     * {@link #dotS24I8} for four rows, values {@code valueStride} and index bits {@code indexStride} bytes apart, as
+     * {@link #dotI8x4}; each row's arithmetic is exactly dotS24I8's (bit-identical), the caller applies row scales.
+     */
+    static void dotS24I8x4(MemorySegment w, long values, long valueStride, long index, long indexStride, float[] x, int xo, int n,
+                           float[] out, int oi, int outStride) {
+        int i = 0;
+        long v0 = values + 0 * valueStride, ix0 = index + 0 * indexStride;
+        long v1 = values + 1 * valueStride, ix1 = index + 1 * indexStride;
+        long v2 = values + 2 * valueStride, ix2 = index + 2 * indexStride;
+        long v3 = values + 3 * valueStride, ix3 = index + 3 * indexStride;
+        FloatVector acc0 = FloatVector.zero(F), accB0 = acc0;
+        FloatVector acc1 = FloatVector.zero(F), accB1 = acc1;
+        FloatVector acc2 = FloatVector.zero(F), accB2 = acc2;
+        FloatVector acc3 = FloatVector.zero(F), accB3 = acc3;
+        for (; i + 4 * L <= n; i += 4 * L) {
+            int j = i + 2 * L;
+            IntVector x0 = FloatVector.fromArray(F, x, xo + i).reinterpretAsInts(), x1 = FloatVector.fromArray(F, x, xo + i + L).reinterpretAsInts();
+            IntVector y0 = FloatVector.fromArray(F, x, xo + j).reinterpretAsInts(), y1 = FloatVector.fromArray(F, x, xo + j + L).reinterpretAsInts();
+            int bits0 = INT_INDEX ? w.get(I32_LE, ix0 + i / 8) : w.get(I16_LE, ix0 + i / 8) & 0xFFFF;
+            VectorShuffle<Integer> pacc0 = IntVector.broadcast(I, bits0).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            acc0 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, v0 + i / 2, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .fma(x0.rearrange(pacc0).blend(x1.rearrange(pacc0), SECOND).reinterpretAsFloats(), acc0);
+            int bitsB0 = INT_INDEX ? w.get(I32_LE, ix0 + j / 8) : w.get(I16_LE, ix0 + j / 8) & 0xFFFF;
+            VectorShuffle<Integer> paccB0 = IntVector.broadcast(I, bitsB0).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            accB0 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, v0 + j / 2, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .fma(y0.rearrange(paccB0).blend(y1.rearrange(paccB0), SECOND).reinterpretAsFloats(), accB0);
+            int bits1 = INT_INDEX ? w.get(I32_LE, ix1 + i / 8) : w.get(I16_LE, ix1 + i / 8) & 0xFFFF;
+            VectorShuffle<Integer> pacc1 = IntVector.broadcast(I, bits1).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            acc1 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, v1 + i / 2, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .fma(x0.rearrange(pacc1).blend(x1.rearrange(pacc1), SECOND).reinterpretAsFloats(), acc1);
+            int bitsB1 = INT_INDEX ? w.get(I32_LE, ix1 + j / 8) : w.get(I16_LE, ix1 + j / 8) & 0xFFFF;
+            VectorShuffle<Integer> paccB1 = IntVector.broadcast(I, bitsB1).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            accB1 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, v1 + j / 2, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .fma(y0.rearrange(paccB1).blend(y1.rearrange(paccB1), SECOND).reinterpretAsFloats(), accB1);
+            int bits2 = INT_INDEX ? w.get(I32_LE, ix2 + i / 8) : w.get(I16_LE, ix2 + i / 8) & 0xFFFF;
+            VectorShuffle<Integer> pacc2 = IntVector.broadcast(I, bits2).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            acc2 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, v2 + i / 2, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .fma(x0.rearrange(pacc2).blend(x1.rearrange(pacc2), SECOND).reinterpretAsFloats(), acc2);
+            int bitsB2 = INT_INDEX ? w.get(I32_LE, ix2 + j / 8) : w.get(I16_LE, ix2 + j / 8) & 0xFFFF;
+            VectorShuffle<Integer> paccB2 = IntVector.broadcast(I, bitsB2).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            accB2 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, v2 + j / 2, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .fma(y0.rearrange(paccB2).blend(y1.rearrange(paccB2), SECOND).reinterpretAsFloats(), accB2);
+            int bits3 = INT_INDEX ? w.get(I32_LE, ix3 + i / 8) : w.get(I16_LE, ix3 + i / 8) & 0xFFFF;
+            VectorShuffle<Integer> pacc3 = IntVector.broadcast(I, bits3).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            acc3 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, v3 + i / 2, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .fma(x0.rearrange(pacc3).blend(x1.rearrange(pacc3), SECOND).reinterpretAsFloats(), acc3);
+            int bitsB3 = INT_INDEX ? w.get(I32_LE, ix3 + j / 8) : w.get(I16_LE, ix3 + j / 8) & 0xFFFF;
+            VectorShuffle<Integer> paccB3 = IntVector.broadcast(I, bitsB3).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            accB3 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, v3 + j / 2, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .fma(y0.rearrange(paccB3).blend(y1.rearrange(paccB3), SECOND).reinterpretAsFloats(), accB3);
+        }
+        acc0 = acc0.add(accB0);
+        acc1 = acc1.add(accB1);
+        acc2 = acc2.add(accB2);
+        acc3 = acc3.add(accB3);
+        for (; i + 2 * L <= n; i += 2 * L) {
+            IntVector x0 = FloatVector.fromArray(F, x, xo + i).reinterpretAsInts(), x1 = FloatVector.fromArray(F, x, xo + i + L).reinterpretAsInts();
+            int bits0 = INT_INDEX ? w.get(I32_LE, ix0 + i / 8) : w.get(I16_LE, ix0 + i / 8) & 0xFFFF;
+            VectorShuffle<Integer> pacc0 = IntVector.broadcast(I, bits0).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            acc0 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, v0 + i / 2, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .fma(x0.rearrange(pacc0).blend(x1.rearrange(pacc0), SECOND).reinterpretAsFloats(), acc0);
+            int bits1 = INT_INDEX ? w.get(I32_LE, ix1 + i / 8) : w.get(I16_LE, ix1 + i / 8) & 0xFFFF;
+            VectorShuffle<Integer> pacc1 = IntVector.broadcast(I, bits1).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            acc1 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, v1 + i / 2, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .fma(x0.rearrange(pacc1).blend(x1.rearrange(pacc1), SECOND).reinterpretAsFloats(), acc1);
+            int bits2 = INT_INDEX ? w.get(I32_LE, ix2 + i / 8) : w.get(I16_LE, ix2 + i / 8) & 0xFFFF;
+            VectorShuffle<Integer> pacc2 = IntVector.broadcast(I, bits2).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            acc2 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, v2 + i / 2, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .fma(x0.rearrange(pacc2).blend(x1.rearrange(pacc2), SECOND).reinterpretAsFloats(), acc2);
+            int bits3 = INT_INDEX ? w.get(I32_LE, ix3 + i / 8) : w.get(I16_LE, ix3 + i / 8) & 0xFFFF;
+            VectorShuffle<Integer> pacc3 = IntVector.broadcast(I, bits3).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            acc3 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, v3 + i / 2, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .fma(x0.rearrange(pacc3).blend(x1.rearrange(pacc3), SECOND).reinterpretAsFloats(), acc3);
+        }
+        acc0 = acc0.add(acc0.rearrange(ROTATE_1));
+        acc0 = acc0.add(acc0.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc0 = acc0.add(acc0.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc0 = acc0.add(acc0.rearrange(ROTATE_4));
+        out[oi + 0 * outStride] = s24Tail(acc0.lane(0), w, v0, ix0, x, xo, i, n);
+        acc1 = acc1.add(acc1.rearrange(ROTATE_1));
+        acc1 = acc1.add(acc1.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc1 = acc1.add(acc1.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc1 = acc1.add(acc1.rearrange(ROTATE_4));
+        out[oi + 1 * outStride] = s24Tail(acc1.lane(0), w, v1, ix1, x, xo, i, n);
+        acc2 = acc2.add(acc2.rearrange(ROTATE_1));
+        acc2 = acc2.add(acc2.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc2 = acc2.add(acc2.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc2 = acc2.add(acc2.rearrange(ROTATE_4));
+        out[oi + 2 * outStride] = s24Tail(acc2.lane(0), w, v2, ix2, x, xo, i, n);
+        acc3 = acc3.add(acc3.rearrange(ROTATE_1));
+        acc3 = acc3.add(acc3.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc3 = acc3.add(acc3.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc3 = acc3.add(acc3.rearrange(ROTATE_4));
+        out[oi + 3 * outStride] = s24Tail(acc3.lane(0), w, v3, ix3, x, xo, i, n);
+    }
+
+    /** sum plus the scalar tail of a 2:4 int8 row from column i, as dotS24I8 adds it. */
+    private static float s24Tail(float sum, MemorySegment w, long values, long index, float[] x, int xo, int i, int n) {
         for (int g = i / 4; g < n / 4; g++) {
             int nibble = (w.get(ValueLayout.JAVA_BYTE, index + g / 2) >> (4 * (g & 1))) & 0xF;
             sum += w.get(ValueLayout.JAVA_BYTE, values + 2L * g) * x[xo + 4 * g + (nibble & 3)];

@@ -184,7 +184,8 @@ public final class CpuOps implements Ops {
                 if (job.q8 != null) VectorGemm.dequantizeActivations(job.q8.values(), job.q8.scales(), 32, n, cols, q8Widened);
                 else VectorGemm.dequantizeActivations(job.q8k.values(), job.q8k.scales(), 256, n, cols, q8Widened);
             }
-            job.quarters = kernels == Kernels.VECTOR && job.gemm == null && job.q8 != null && rows % 4 == 0;
+            job.quarters = kernels == Kernels.VECTOR && job.gemm == null && !job.compressedGemm && rows % 4 == 0 && (job.q8 != null
+                    || w.type() == WeightType.I8_ROW || w.type() == WeightType.S24_I8 && CompressedKernels.SPARSE_SUPPORTED);
             int bandRows = job.quarters ? rows / 4 : rows;
             parallel((bandRows + ROWS_PER_TASK - 1) / ROWS_PER_TASK, (long) rows * cols * n, job);
             job.out = job.in = job.x16 = null;
@@ -220,7 +221,7 @@ public final class CpuOps implements Ops {
         Q8KActivations q8k;
         TokenInt8Activations a8;
         boolean compressedGemm;
-        /** Q8_0 and Q4_0 dot products four rows at a time, one from each quarter of the matrix: tasks index a quarter's rows. */
+        /** Q8_0, Q4_0, INT8-row and 2:4 INT8 dot products four rows at a time, one from each quarter of the matrix: tasks index a quarter's rows. */
         boolean quarters;
         int n;
 
@@ -290,18 +291,30 @@ public final class CpuOps implements Ops {
     private void quarterBand(int r0, int r1, int quarter, int cols) {
         MatmulJob j = matmulJob;
         MemorySegment data = j.w.data();
-        long rowBytes = j.w.type().bytesFor(cols), stride = quarter * rowBytes;
+        long rowBytes = j.w.type().sectioned() ? 0 : j.w.type().bytesFor(cols), stride = quarter * rowBytes;
         int blocks = cols / 32;
         Q8Activations q8 = j.q8;
         float[] out = j.out.data();
+        WeightType type = j.w.type();
+        int rows = 4 * quarter;
         for (int r = r0; r < r1; r++) {
             long ro = r * rowBytes;
             for (int t = 0; t < j.n; t++) {
                 int oi = j.out.at(t) + r;
-                if (j.w.type() == WeightType.Q8_0) {
-                    VectorKernels.dotQ8_0x4(data, ro, stride, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks, out, oi, quarter);
-                } else {
-                    VectorKernels.dotQ4_0x4(data, ro, stride, q8.values(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks, out, oi, quarter);
+                switch (type) {
+                    case Q8_0 -> VectorKernels.dotQ8_0x4(data, ro, stride, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks,
+                            out, oi, quarter);
+                    case Q4_0 -> VectorKernels.dotQ4_0x4(data, ro, stride, q8.values(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks,
+                            out, oi, quarter);
+                    case I8_ROW -> CompressedKernels.dotI8x4(data, CompressedLayout.valuesOffset(type, cols, r), (long) quarter * cols,
+                            j.x16.data(), j.x16.at(t), cols, out, oi, quarter);
+                    default -> CompressedKernels.dotS24I8x4(data, CompressedLayout.valuesOffset(type, cols, r),
+                            CompressedLayout.valuesOffset(type, cols, quarter), CompressedLayout.indexOffset(type, rows, cols, r),
+                            CompressedLayout.indexOffset(type, rows, cols, quarter) - CompressedLayout.indexOffset(type, rows, cols, 0),
+                            j.x16.data(), j.x16.at(t), cols, out, oi, quarter);
+                }
+                if (type == WeightType.I8_ROW || type == WeightType.S24_I8) {
+                    for (int k = 0; k < 4; k++) out[oi + k * quarter] *= CompressedLayout.scale(data, type, rows, cols, r + k * quarter);
                 }
                 if (j.bias != null) {
                     for (int k = 0; k < 4; k++) out[oi + k * quarter] += j.bias[r + k * quarter];

@@ -180,14 +180,14 @@ final class VectorKernels {
             long d = 34L * b;
             int x = qo + 32 * b;
             FloatVector x0 = FloatVector.fromArray(F, q, x);
-            FloatVector s0 = widenQ8(w, o0 + d + 2).mul(x0), s1 = widenQ8(w, o1 + d + 2).mul(x0);
-            FloatVector s2 = widenQ8(w, o2 + d + 2).mul(x0), s3 = widenQ8(w, o3 + d + 2).mul(x0);
+            FloatVector s0 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, o0 + d + 2, LE).convertShape(VectorOperators.B2F, F, 0)).mul(x0), s1 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, o1 + d + 2, LE).convertShape(VectorOperators.B2F, F, 0)).mul(x0);
+            FloatVector s2 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, o2 + d + 2, LE).convertShape(VectorOperators.B2F, F, 0)).mul(x0), s3 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, o3 + d + 2, LE).convertShape(VectorOperators.B2F, F, 0)).mul(x0);
             for (int j = L; j < 32; j += L) {
                 FloatVector xj = FloatVector.fromArray(F, q, x + j);
-                s0 = widenQ8(w, o0 + d + 2 + j).fma(xj, s0);
-                s1 = widenQ8(w, o1 + d + 2 + j).fma(xj, s1);
-                s2 = widenQ8(w, o2 + d + 2 + j).fma(xj, s2);
-                s3 = widenQ8(w, o3 + d + 2 + j).fma(xj, s3);
+                s0 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, o0 + d + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xj, s0);
+                s1 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, o1 + d + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xj, s1);
+                s2 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, o2 + d + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xj, s2);
+                s3 = ((FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, o3 + d + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0)).fma(xj, s3);
             }
             float xs = scales[so + b];
             acc0 = s0.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16_LE, o0 + d)) * xs), acc0);
@@ -195,14 +195,27 @@ final class VectorKernels {
             acc2 = s2.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16_LE, o2 + d)) * xs), acc2);
             acc3 = s3.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16_LE, o3 + d)) * xs), acc3);
         }
-        out[oi] = sum(acc0);
-        out[oi + outStride] = sum(acc1);
-        out[oi + 2 * outStride] = sum(acc2);
-        out[oi + 3 * outStride] = sum(acc3);
-    }
-
-    private static FloatVector widenQ8(MemorySegment w, long at) {
-        return (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, at, LE).convertShape(VectorOperators.B2F, F, 0);
+        // sum(acc) for each, written out: a vector handed to a call the JIT does not inline is allocated.
+        acc0 = acc0.add(acc0.rearrange(ROTATE_1));
+        acc0 = acc0.add(acc0.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc0 = acc0.add(acc0.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc0 = acc0.add(acc0.rearrange(ROTATE_4));
+        acc1 = acc1.add(acc1.rearrange(ROTATE_1));
+        acc1 = acc1.add(acc1.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc1 = acc1.add(acc1.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc1 = acc1.add(acc1.rearrange(ROTATE_4));
+        acc2 = acc2.add(acc2.rearrange(ROTATE_1));
+        acc2 = acc2.add(acc2.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc2 = acc2.add(acc2.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc2 = acc2.add(acc2.rearrange(ROTATE_4));
+        acc3 = acc3.add(acc3.rearrange(ROTATE_1));
+        acc3 = acc3.add(acc3.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc3 = acc3.add(acc3.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc3 = acc3.add(acc3.rearrange(ROTATE_4));
+        out[oi] = acc0.lane(0);
+        out[oi + outStride] = acc1.lane(0);
+        out[oi + 2 * outStride] = acc2.lane(0);
+        out[oi + 3 * outStride] = acc3.lane(0);
     }
 
     /** Q4_0 weights (18-byte blocks: fp16 scale, 16 bytes of nibbles; element j low, j+16 high) against Q8_0 activations. */
@@ -263,10 +276,27 @@ final class VectorKernels {
             acc2 = ((FloatVector) i2.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16_LE, o2 + d)) * xs), acc2);
             acc3 = ((FloatVector) i3.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16_LE, o3 + d)) * xs), acc3);
         }
-        out[oi] = sum(acc0);
-        out[oi + outStride] = sum(acc1);
-        out[oi + 2 * outStride] = sum(acc2);
-        out[oi + 3 * outStride] = sum(acc3);
+        // sum(acc) for each, written out: a vector handed to a call the JIT does not inline is allocated.
+        acc0 = acc0.add(acc0.rearrange(ROTATE_1));
+        acc0 = acc0.add(acc0.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc0 = acc0.add(acc0.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc0 = acc0.add(acc0.rearrange(ROTATE_4));
+        acc1 = acc1.add(acc1.rearrange(ROTATE_1));
+        acc1 = acc1.add(acc1.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc1 = acc1.add(acc1.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc1 = acc1.add(acc1.rearrange(ROTATE_4));
+        acc2 = acc2.add(acc2.rearrange(ROTATE_1));
+        acc2 = acc2.add(acc2.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc2 = acc2.add(acc2.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc2 = acc2.add(acc2.rearrange(ROTATE_4));
+        acc3 = acc3.add(acc3.rearrange(ROTATE_1));
+        acc3 = acc3.add(acc3.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc3 = acc3.add(acc3.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc3 = acc3.add(acc3.rearrange(ROTATE_4));
+        out[oi] = acc0.lane(0);
+        out[oi + outStride] = acc1.lane(0);
+        out[oi + 2 * outStride] = acc2.lane(0);
+        out[oi + 3 * outStride] = acc3.lane(0);
     }
 
     /** The two halves of a short vector added (lane i gets s[i] + s[i + length/2]) and widened to int; lanes must not overflow. */

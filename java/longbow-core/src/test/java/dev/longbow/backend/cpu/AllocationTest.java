@@ -68,11 +68,12 @@ class AllocationTest {
 
     @Test
     void decodeStepsAllocateNothingOnceWarm() throws Exception {
-        Path q8 = dir.resolve("q8.gguf");
+        Path q8 = dir.resolve("q8.gguf"), q4 = dir.resolve("q4.gguf");
         try (ModelFile f = ModelLoader.open(TestData.bundledModel())) {
             GgufConverter.convert(f, Tokenizers.forModel(f, null), WeightType.Q8_0, q8);
+            GgufConverter.convert(f, Tokenizers.forModel(f, null), WeightType.Q4_0, q4);
         }
-        for (Path model : new Path[]{TestData.bundledModel(), q8}) {
+        for (Path model : new Path[]{TestData.bundledModel(), q8, q4}) {
             for (int threads : new int[]{1, 2}) {
                 long perStep = bytesPerDecodeStep(model, threads, 16, ContextOptions.DEFAULT);
                 // A few bytes of slack for counters the JVM itself may bump; a boxed vector alone is 80 bytes.
