@@ -184,8 +184,10 @@ public final class CpuOps implements Ops {
                 if (job.q8 != null) VectorGemm.dequantizeActivations(job.q8.values(), job.q8.scales(), 32, n, cols, q8Widened);
                 else VectorGemm.dequantizeActivations(job.q8k.values(), job.q8k.scales(), 256, n, cols, q8Widened);
             }
-            job.quarters = kernels == Kernels.VECTOR && job.gemm == null && !job.compressedGemm && rows % 4 == 0 && (job.q8 != null
-                    || w.type() == WeightType.I8_ROW || w.type() == WeightType.S24_I8 && CompressedKernels.SPARSE_SUPPORTED);
+            // Not 2:4 INT8: written out for four rows, its kernel grew too large for the JIT to keep its vectors in
+            // registers in every run (AllocationTest saw 290 KB per decode step).
+            job.quarters = kernels == Kernels.VECTOR && job.gemm == null && !job.compressedGemm && rows % 4 == 0
+                    && (job.q8 != null || w.type() == WeightType.I8_ROW);
             int bandRows = job.quarters ? rows / 4 : rows;
             parallel((bandRows + ROWS_PER_TASK - 1) / ROWS_PER_TASK, (long) rows * cols * n, job);
             job.out = job.in = job.x16 = null;
@@ -221,7 +223,7 @@ public final class CpuOps implements Ops {
         Q8KActivations q8k;
         TokenInt8Activations a8;
         boolean compressedGemm;
-        /** Q8_0, Q4_0, INT8-row and 2:4 INT8 dot products four rows at a time, one from each quarter of the matrix: tasks index a quarter's rows. */
+        /** Q8_0, Q4_0 and INT8-row dot products four rows at a time, one from each quarter of the matrix: tasks index a quarter's rows. */
         boolean quarters;
         int n;
 
@@ -306,14 +308,10 @@ public final class CpuOps implements Ops {
                             out, oi, quarter);
                     case Q4_0 -> VectorKernels.dotQ4_0x4(data, ro, stride, q8.values(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks,
                             out, oi, quarter);
-                    case I8_ROW -> CompressedKernels.dotI8x4(data, CompressedLayout.valuesOffset(type, cols, r), (long) quarter * cols,
-                            j.x16.data(), j.x16.at(t), cols, out, oi, quarter);
-                    default -> CompressedKernels.dotS24I8x4(data, CompressedLayout.valuesOffset(type, cols, r),
-                            CompressedLayout.valuesOffset(type, cols, quarter), CompressedLayout.indexOffset(type, rows, cols, r),
-                            CompressedLayout.indexOffset(type, rows, cols, quarter) - CompressedLayout.indexOffset(type, rows, cols, 0),
+                    default -> CompressedKernels.dotI8x4(data, CompressedLayout.valuesOffset(type, cols, r), (long) quarter * cols,
                             j.x16.data(), j.x16.at(t), cols, out, oi, quarter);
                 }
-                if (type == WeightType.I8_ROW || type == WeightType.S24_I8) {
+                if (type == WeightType.I8_ROW) {
                     for (int k = 0; k < 4; k++) out[oi + k * quarter] *= CompressedLayout.scale(data, type, rows, cols, r + k * quarter);
                 }
                 if (j.bias != null) {
