@@ -44,7 +44,7 @@ final class ContextFlags {
               --attn-sparse-buckets N     lsh: hash buckets, 1 or even (default 16)
               --attn-sparse-rounds N      lsh: hash rounds; a query sees keys sharing a bucket in any (default 2)
               --kv-type T                 f32|f16|q8 KV cache (default f32)
-              --prefill-chunk N           prompt tokens per forward pass (default 32)
+              --prefill-chunk N           prompt tokens per forward pass (default 64)
             """;
 
     static final Set<String> ROPE_OPTIONS = Set.of("--rope-scaling", "--rope-factor", "--rope-original-ctx", "--rope-beta-fast",

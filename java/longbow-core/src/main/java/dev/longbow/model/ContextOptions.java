@@ -19,7 +19,7 @@ import dev.longbow.backend.SparsePattern;
  */
 public record ContextOptions(RopeOverride rope, float attentionTemperature, int attentionWindow, int attentionSinks,
                              KvType kvType, int prefillChunk, SparseAttention sparse) {
-    public static final int DEFAULT_PREFILL_CHUNK = 32;
+    public static final int DEFAULT_PREFILL_CHUNK = 64;
     public static final ContextOptions DEFAULT = new ContextOptions(RopeOverride.NONE, Float.NaN, 0, 0, KvType.F32, DEFAULT_PREFILL_CHUNK, SparseAttention.NONE);
 
     public ContextOptions {

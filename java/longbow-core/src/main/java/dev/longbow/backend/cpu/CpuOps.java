@@ -51,6 +51,7 @@ public final class CpuOps implements Ops {
     private final CpuAct[] f16Views = new CpuAct[4];
     private int nextF16View;
     private float[] q8Widened = new float[0];
+    private float[] transposed = new float[0];
     private final MatmulJob matmulJob = new MatmulJob();
     private final CpuAttention attentionJob;
 
@@ -183,6 +184,15 @@ public final class CpuOps implements Ops {
                 if (q8Widened.length < n * cols) q8Widened = new float[n * cols];
                 if (job.q8 != null) VectorGemm.dequantizeActivations(job.q8.values(), job.q8.scales(), 32, n, cols, q8Widened);
                 else VectorGemm.dequantizeActivations(job.q8k.values(), job.q8k.scales(), 256, n, cols, q8Widened);
+            }
+            if (job.gemm != null) {
+                // The outer-product tiles read the tokens of one column as one vector.
+                if (transposed.length < VectorGemm.transposedStride(n) * cols) transposed = new float[VectorGemm.transposedStride(n) * cols];
+                switch (job.gemm) {
+                    case F32 -> VectorGemm.transpose(in.data(), in.at(0), n, cols, transposed);
+                    case F16 -> VectorGemm.transpose(job.x16.data(), job.x16.at(0), n, cols, transposed);
+                    default -> VectorGemm.transpose(q8Widened, 0, n, cols, transposed);
+                }
             }
             // Not 2:4 INT8: written out for four rows, its kernel grew too large for the JIT to keep its vectors in
             // registers in every run (AllocationTest saw 290 KB per decode step).
@@ -383,21 +393,14 @@ public final class CpuOps implements Ops {
     /** Rows [r0, r1) for all n tokens in 4x4 tiles, with the activations the decode path would see. */
     private void gemmBand(int r0, int r1, int cols) {
         MatmulJob j = matmulJob;
-        float[] x;
-        int xOffset;
-        switch (j.gemm) {
-            case F32 -> { x = j.in.data(); xOffset = j.in.at(0); }
-            case F16 -> { x = j.x16.data(); xOffset = j.x16.at(0); }
-            default -> { x = q8Widened; xOffset = 0; }
-        }
         long rowBytes = j.w.type().bytesFor(cols);
         float[] out = j.out.data();
-        float[] panel = scratch(VectorGemm.scratchLength(cols));
-        float[] sums = tileSums.get();
-        if (sums.length < VectorGemm.sumsLength(j.n)) tileSums.set(sums = new float[VectorGemm.sumsLength(j.n)]);
-        for (int r = r0; r < r1; r += VectorGemm.ROWS) {
-            VectorGemm.rows(j.gemm, j.w.data(), rowBytes, r, Math.min(VectorGemm.ROWS, r1 - r), x, xOffset, j.n, cols,
-                    out, j.out.at(0), j.out.cols(), panel, sums);
+        float[] panel = scratch(VectorGemm.outerScratchLength(cols));
+        float[] lanes = tileSums.get();
+        if (lanes.length < VectorGemm.OUTER_LANES) tileSums.set(lanes = new float[VectorGemm.OUTER_LANES]);
+        for (int r = r0; r < r1; r += VectorGemm.OUTER_ROWS) {
+            VectorGemm.rowsOuter(j.gemm, j.w.data(), rowBytes, r, Math.min(VectorGemm.OUTER_ROWS, r1 - r), transposed, j.n, cols,
+                    out, j.out.at(0), j.out.cols(), panel, lanes);
         }
         if (j.bias != null) {
             for (int t = 0; t < j.n; t++) for (int r = r0; r < r1; r++) out[j.out.at(t) + r] += j.bias[r];

@@ -324,13 +324,14 @@ class VectorKernelsTest {
     @Test
     void prefillTilesMatchOneTokenAtATimeAndTheReference() {
         SplittableRandom r = new SplittableRandom(5);
-        int rows = 37, cols = 256; // rows not a multiple of the 4-row tile, nor of the 16-row task
+        int rows = 37, cols = 256; // rows not a multiple of the 8-row panel, nor of the 16-row task
         for (WeightType type : List.of(WeightType.F32, WeightType.F16, WeightType.Q8_0, WeightType.Q4_0, WeightType.Q4_K,
                 WeightType.Q5_K, WeightType.Q6_K)) {
             float[] w = random(r, rows * cols, 0.05);
             dev.longbow.tensor.Tensor t = new dev.longbow.tensor.Tensor("w", type, new long[]{rows, cols},
                     MemorySegment.ofArray(Quantizer.encode(type, w)));
-            for (int n : new int[]{2, 3, 4, 5, 9}) {
+            // Below and above one and two vectors of tokens (8 or 16 lanes), a prefill chunk (32) included.
+            for (int n : new int[]{2, 3, 4, 5, 9, 16, 31, 32, 33, 40}) {
                 float[] x = random(r, n * cols, 1);
                 float[] prefill = matmul(CpuOps.Kernels.VECTOR, 2, t, x, n, rows, cols, n);
                 float[] oneByOne = matmul(CpuOps.Kernels.VECTOR, 1, t, x, n, rows, cols, 1);
@@ -339,10 +340,12 @@ class VectorKernelsTest {
                 dev.longbow.tensor.Tensor.dequantize(type, t.data(), 0, widened, 0, rows * cols);
                 for (int tok = 0; tok < n; tok++) {
                     for (int row = 0; row < rows; row++) {
+                        // Q4_K and Q5_K weights are d * scale * q - dmin * min: the two terms can nearly cancel, and
+                        // every path rounds at the size of the terms, not of their difference.
                         double scale = 0;
-                        for (int k = 0; k < cols; k++) scale += Math.abs((double) widened[row * cols + k] * x[tok * cols + k]);
+                        for (int k = 0; k < cols; k++) scale += termMagnitude(type, t.data(), row, cols, k, widened[row * cols + k]) * Math.abs(x[tok * cols + k]);
                         String what = type + " n=" + n + " token " + tok + " row " + row;
-                        assertClose(oneByOne[tok * rows + row], prefill[tok * rows + row], scale, what + " (tile vs dot)");
+                        assertClose(reference[tok * rows + row], oneByOne[tok * rows + row], scale, what + " (dot vs reference)");
                         assertClose(reference[tok * rows + row], prefill[tok * rows + row], scale, what + " (tile vs reference)");
                     }
                 }
@@ -369,6 +372,18 @@ class VectorKernelsTest {
     }
 
     /** out = x W^T through CpuOps, feeding the tokens {@code perCall} at a time. */
+    /** |w| for most types; for Q4_K and Q5_K the largest |d * scale * q| + |dmin * min| element k's sub-block allows. */
+    private static double termMagnitude(WeightType type, MemorySegment data, int row, int cols, int k, float w) {
+        if (type != WeightType.Q4_K && type != WeightType.Q5_K) return Math.abs(w);
+        long base = type.bytesFor(cols) * row + type.bytesFor(256) * (k / 256);
+        int sub = (k % 256) / 32;
+        var f16 = java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
+        double d = Float.float16ToFloat(data.get(f16, base)), dmin = Float.float16ToFloat(data.get(f16, base + 2));
+        int maxLevel = type == WeightType.Q4_K ? 15 : 31;
+        return Math.abs(d) * dev.longbow.tensor.KQuants.scaleOrMin(data, base + 4, sub) * maxLevel
+                + Math.abs(dmin) * dev.longbow.tensor.KQuants.scaleOrMin(data, base + 4, 8 + sub);
+    }
+
     private static float[] matmul(CpuOps.Kernels kernels, int threads, dev.longbow.tensor.Tensor w, float[] x, int n, int rows, int cols, int perCall) {
         float[] out = new float[n * rows];
         try (CpuOps ops = new CpuOps(threads, kernels)) {

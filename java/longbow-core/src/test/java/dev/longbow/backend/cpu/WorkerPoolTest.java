@@ -34,10 +34,19 @@ class WorkerPoolTest {
             int tasks = 64;
             Thread caller = Thread.currentThread();
             AtomicInteger byCaller = new AtomicInteger(), stalls = new AtomicInteger();
+            java.util.concurrent.CountDownLatch callerTookOver = new java.util.concurrent.CountDownLatch(1);
             pool.run(tasks, i -> {
-                if (Thread.currentThread() == caller) byCaller.incrementAndGet();
-                // The worker stalls on the first task it takes, as a descheduled vCPU would.
-                else if (stalls.getAndIncrement() == 0) java.util.concurrent.locks.LockSupport.parkNanos(200_000_000L);
+                if (Thread.currentThread() == caller) {
+                    if (byCaller.incrementAndGet() > tasks / 2) callerTookOver.countDown();
+                } else if (stalls.getAndIncrement() == 0) {
+                    // The worker stalls on the first task it takes, as a descheduled vCPU would, until the caller has
+                    // run more than its own half (or 10 s pass: fixed halves never let it, and the assertion fails).
+                    try {
+                        callerTookOver.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
             });
             // Fixed halves would leave the caller 32; it takes the worker's unclaimed chunks (all but the stalled one).
             assertTrue(byCaller.get() > tasks / 2, byCaller.get() + " of " + tasks + " tasks on the caller's thread");
