@@ -185,13 +185,18 @@ public final class CpuOps implements Ops {
                 if (job.q8 != null) VectorGemm.dequantizeActivations(job.q8.values(), job.q8.scales(), 32, n, cols, q8Widened);
                 else VectorGemm.dequantizeActivations(job.q8k.values(), job.q8k.scales(), 256, n, cols, q8Widened);
             }
-            if (job.gemm != null) {
+            if (job.gemm != null || job.compressedGemm) {
                 // The outer-product tiles read the tokens of one column as one vector.
                 if (transposed.length < VectorGemm.transposedStride(n) * cols) transposed = new float[VectorGemm.transposedStride(n) * cols];
-                switch (job.gemm) {
-                    case F32 -> VectorGemm.transpose(in.data(), in.at(0), n, cols, transposed);
-                    case F16 -> VectorGemm.transpose(job.x16.data(), job.x16.at(0), n, cols, transposed);
-                    default -> VectorGemm.transpose(q8Widened, 0, n, cols, transposed);
+                if (job.compressedGemm) {
+                    if (job.a8 != null) VectorGemm.transpose(q8Widened, 0, n, cols, transposed);
+                    else VectorGemm.transpose(job.x16.data(), job.x16.at(0), n, cols, transposed);
+                } else {
+                    switch (job.gemm) {
+                        case F32 -> VectorGemm.transpose(in.data(), in.at(0), n, cols, transposed);
+                        case F16 -> VectorGemm.transpose(job.x16.data(), job.x16.at(0), n, cols, transposed);
+                        default -> VectorGemm.transpose(q8Widened, 0, n, cols, transposed);
+                    }
                 }
             }
             // Not 2:4 INT8: written out for four rows, its kernel grew too large for the JIT to keep its vectors in
@@ -371,19 +376,17 @@ public final class CpuOps implements Ops {
     /** Prefill for compressed weights: four rows decoded into a panel, then {@link VectorGemm}'s tiles. */
     private void compressedGemmBand(int r0, int r1, int cols) {
         MatmulJob j = matmulJob;
-        float[] x = j.a8 != null ? q8Widened : j.x16.data();
-        int xOffset = j.a8 != null ? 0 : j.x16.at(0);
         float[] out = j.out.data();
-        float[] panel = scratch(VectorGemm.scratchLength(cols));
-        float[] sums = tileSums.get();
-        if (sums.length < VectorGemm.sumsLength(j.n)) tileSums.set(sums = new float[VectorGemm.sumsLength(j.n)]);
+        float[] panel = scratch(VectorGemm.outerScratchLength(cols));
+        float[] lanes = tileSums.get();
+        if (lanes.length < VectorGemm.OUTER_LANES) tileSums.set(lanes = new float[VectorGemm.OUTER_LANES]);
         int rows = j.w.rows();
-        for (int r = r0; r < r1; r += VectorGemm.ROWS) {
-            int count = Math.min(VectorGemm.ROWS, r1 - r);
-            for (int k = 0; k < VectorGemm.ROWS; k++) {
+        for (int r = r0; r < r1; r += VectorGemm.OUTER_ROWS) {
+            int count = Math.min(VectorGemm.OUTER_ROWS, r1 - r);
+            for (int k = 0; k < VectorGemm.OUTER_ROWS; k++) {
                 CompressedLayout.dequantizeRow(j.w.type(), j.w.data(), rows, cols, r + Math.min(k, count - 1), panel, k * cols);
             }
-            VectorGemm.panelRows(panel, r, count, x, xOffset, j.n, cols, out, j.out.at(0), j.out.cols(), sums);
+            VectorGemm.panelOuter(panel, r, count, transposed, j.n, cols, out, j.out.at(0), j.out.cols(), lanes);
         }
         if (j.bias != null) {
             for (int t = 0; t < j.n; t++) for (int r = r0; r < r1; r++) out[j.out.at(t) + r] += j.bias[r];

@@ -6,10 +6,8 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -18,11 +16,10 @@ import java.nio.ByteOrder;
 
 /**
  * Matrix-matrix products for prefill. Weight rows are widened to float once per prompt chunk into a small panel (it
- * stays in cache), so each weight is decoded once per chunk instead of once per token. The block-quantized and float
- * types then run outer-product tiles ({@link #rowsOuter}): the activations are transposed so one vector holds one
- * column of several tokens, each step broadcasts a weight of each of 8 rows into two such vectors, and no sum needs
- * its lanes added up. The compressed types keep a 4x4 dot-product tile ({@link #panelRows}) over panels they widen
- * themselves. Quantized weights meet activations already rounded to what the integer decode path sees (Q8_0 or Q8_K
+ * stays in cache), so each weight is decoded once per chunk instead of once per token. Outer-product tiles then run
+ * over the panel ({@link #panelOuter}): the activations are transposed so one vector holds one column of several
+ * tokens, each step broadcasts a weight of each of 8 rows into two such vectors, and no sum needs its lanes added
+ * up. The compressed types widen their panels themselves ({@code CompressedLayout.dequantizeRow}). Quantized weights meet activations already rounded to what the integer decode path sees (Q8_0 or Q8_K
  * blocks, or F16 for F16 weights), so a prompt and the same tokens decoded one by one agree to float rounding.
  * Decode (one token) stays on {@link VectorKernels}, where memory, not arithmetic, is the limit.
  * <p>Each method is self-contained on purpose: a vector passed to or returned from a call the JIT does not inline
@@ -31,7 +28,6 @@ import java.nio.ByteOrder;
 final class VectorGemm {
     private VectorGemm() {}
 
-    static final int ROWS = 4, TOKENS = 4;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     private static final VectorSpecies<Float> F = VectorKernels.F;
@@ -42,7 +38,7 @@ final class VectorGemm {
 
     /**
      * Which kind of weight row the panel is widened from. K-quant rows go through ggml's exact scalar dequantizer:
-     * once per four rows per chunk, that costs less than the 32 dot products it replaces.
+     * once per row per chunk, that costs less than the dot products it replaces.
      */
     enum Weights { F32, F16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K }
 
@@ -55,216 +51,11 @@ final class VectorGemm {
         return cols % L == 0 && cols % block == 0 && L <= 16;
     }
 
-    /** Floats of a {@link #panelRows} panel: one panel of {@link #ROWS} rows of {@code cols}. */
-    static int scratchLength(int cols) {
-        return ROWS * cols;
-    }
-
-    /** Floats of the partial sums {@link #panelRows} keeps for {@code n} tokens. */
-    static int sumsLength(int n) {
-        return ROWS * ((n + TOKENS - 1) / TOKENS * TOKENS) * L;
-    }
-
-    /**
-     * Columns per pass over the tokens: the activations of a whole chunk for this many columns (32 tokens x 512
-     * floats = 64 KB) stay in cache while every token group runs over them. Without it, a wide row (8,192 in a
-     * feed-forward down projection) streams a megabyte of activations from L3 for every four weight rows.
-     */
-    private static final int K_BLOCK = 512;
-
-    /**
-     * Rows [r0, r0 + rows) of a panel the caller widened ({@link #ROWS} rows of {@code cols} floats, a short group
-     * repeating its last row) times activation rows x[xOffset + t * cols] for t in [0, n), into
-     * out[outOffset + t * outStride + r], with the 4x4 dot-product tile: the prefill path of the compressed weight
-     * types, whose panels are widened elsewhere. {@code sums} holds at least {@link #sumsLength}(n) floats.
-     */
-    static void panelRows(float[] panel, int r0, int rows, float[] x, int xOffset, int n, int cols,
-                          float[] out, int outOffset, int outStride, float[] sums) {
-        float[] scratch = panel;
-        for (int k0 = 0; k0 < cols; k0 += K_BLOCK) {
-            int k1 = Math.min(cols, k0 + K_BLOCK);
-            for (int t0 = 0; t0 < n; t0 += TOKENS) {
-                tile(scratch, x, xOffset, t0, Math.min(TOKENS, n - t0), cols, k0, k1, sums, t0 * ROWS * L);
-            }
-        }
-        // Accumulator a = t * ROWS + r; whole groups of L of them are reduced together in vector lanes.
-        int accumulators = n * ROWS, a = 0;
-        if (TREE) {
-            for (; a + L <= accumulators; a += L) {
-                laneSums(sums, a * L);
-                for (int i = 0; i < L; i++) {
-                    int acc = a + LANE_ACCUMULATOR[i], r = acc % ROWS;
-                    if (r < rows) out[outOffset + (acc / ROWS) * outStride + r0 + r] = sums[a * L + i];
-                }
-            }
-        }
-        for (; a < accumulators; a++) {
-            int r = a % ROWS;
-            if (r < rows) out[outOffset + (a / ROWS) * outStride + r0 + r] = laneSum(sums, a * L);
-        }
-    }
-
-    /**
-     * Lane sums of many accumulators at once, in the same pairwise order as {@link #laneSum} (so the same bits): two
-     * vectors are combined into one whose first h lanes of every 2h hold the first's partial sums halved (lane i plus
-     * lane i + h) and whose next h lanes hold the second's (lane i plus lane i - h, the same two values, and float
-     * addition commutes). After log2(L) such steps, L accumulators are reduced in one vector, lane i holding
-     * accumulator {@link #LANE_ACCUMULATOR}[i]. Scalar lane sums were as slow as the tile itself at 768 columns.
-     */
-    static final boolean TREE = L == 16 || L == 8;
-    private static final VectorMask<Float> HIGH_8 = TREE ? highLanes(8) : null, HIGH_4 = TREE ? highLanes(4) : null,
-            HIGH_2 = TREE ? highLanes(2) : null, HIGH_1 = TREE ? highLanes(1) : null;
-    private static final VectorShuffle<Float> SWAP_8 = TREE ? swap(8) : null, SWAP_4 = TREE ? swap(4) : null,
-            SWAP_2 = TREE ? swap(2) : null, SWAP_1 = TREE ? swap(1) : null;
-    private static final int[] LANE_ACCUMULATOR = TREE ? laneAccumulators() : null;
-
-    /** Lanes i with i mod 2h >= h (all lanes false when 2h exceeds the vector, which the tree then never uses). */
-    private static VectorMask<Float> highLanes(int h) {
-        boolean[] m = new boolean[L];
-        for (int i = 0; i < L; i++) m[i] = 2 * h <= L && i % (2 * h) >= h;
-        return VectorMask.fromArray(F, m, 0);
-    }
-
-    private static VectorShuffle<Float> swap(int h) {
-        return VectorShuffle.fromOp(F, i -> 2 * h <= L ? i ^ h : i);
-    }
-
-    /** The tree's combine step on accumulator ids instead of values: which accumulator each final lane holds. */
-    private static int[] laneAccumulators() {
-        int[][] vectors = new int[L][L];
-        for (int k = 0; k < L; k++) java.util.Arrays.fill(vectors[k], k);
-        for (int h = L / 2; h >= 1; h /= 2) {
-            int[][] next = new int[vectors.length / 2][L];
-            for (int v = 0; v < next.length; v++) {
-                for (int i = 0; i < L; i++) next[v][i] = i % (2 * h) < h ? vectors[2 * v][i] : vectors[2 * v + 1][i];
-            }
-            vectors = next;
-        }
-        return vectors[0];
-    }
-
-    /** The L accumulators of L lanes at s[off..] reduced into s[off, off + L), lane i = accumulator {@link #laneAccumulator}(i). */
-    static void laneSums(float[] s, int off) {
-        if (L == 16) laneSums16(s, off);
-        else laneSums8(s, off);
-    }
-
-    static int laneAccumulator(int lane) {
-        return LANE_ACCUMULATOR[lane];
-    }
-
-    private static FloatVector combine(FloatVector u, FloatVector v, VectorMask<Float> high, VectorShuffle<Float> swap) {
-        return u.blend(v, high).add(v.blend(u, high).rearrange(swap));
-    }
-
-    /** The 16 accumulators of 16 lanes at s[off..] reduced into s[off, off + 16), lane i = accumulator LANE_ACCUMULATOR[i]. */
-    private static void laneSums16(float[] s, int off) {
-        FloatVector r0 = combine(FloatVector.fromArray(F, s, off), FloatVector.fromArray(F, s, off + 16), HIGH_8, SWAP_8);
-        FloatVector r1 = combine(FloatVector.fromArray(F, s, off + 32), FloatVector.fromArray(F, s, off + 48), HIGH_8, SWAP_8);
-        FloatVector r2 = combine(FloatVector.fromArray(F, s, off + 64), FloatVector.fromArray(F, s, off + 80), HIGH_8, SWAP_8);
-        FloatVector r3 = combine(FloatVector.fromArray(F, s, off + 96), FloatVector.fromArray(F, s, off + 112), HIGH_8, SWAP_8);
-        FloatVector r4 = combine(FloatVector.fromArray(F, s, off + 128), FloatVector.fromArray(F, s, off + 144), HIGH_8, SWAP_8);
-        FloatVector r5 = combine(FloatVector.fromArray(F, s, off + 160), FloatVector.fromArray(F, s, off + 176), HIGH_8, SWAP_8);
-        FloatVector r6 = combine(FloatVector.fromArray(F, s, off + 192), FloatVector.fromArray(F, s, off + 208), HIGH_8, SWAP_8);
-        FloatVector r7 = combine(FloatVector.fromArray(F, s, off + 224), FloatVector.fromArray(F, s, off + 240), HIGH_8, SWAP_8);
-        FloatVector q0 = combine(r0, r1, HIGH_4, SWAP_4), q1 = combine(r2, r3, HIGH_4, SWAP_4);
-        FloatVector q2 = combine(r4, r5, HIGH_4, SWAP_4), q3 = combine(r6, r7, HIGH_4, SWAP_4);
-        FloatVector p0 = combine(q0, q1, HIGH_2, SWAP_2), p1 = combine(q2, q3, HIGH_2, SWAP_2);
-        combine(p0, p1, HIGH_1, SWAP_1).intoArray(s, off);
-    }
-
-    /** As {@link #laneSums16} for 8 lanes (256-bit vectors). */
-    private static void laneSums8(float[] s, int off) {
-        FloatVector q0 = combine(FloatVector.fromArray(F, s, off), FloatVector.fromArray(F, s, off + 8), HIGH_4, SWAP_4);
-        FloatVector q1 = combine(FloatVector.fromArray(F, s, off + 16), FloatVector.fromArray(F, s, off + 24), HIGH_4, SWAP_4);
-        FloatVector q2 = combine(FloatVector.fromArray(F, s, off + 32), FloatVector.fromArray(F, s, off + 40), HIGH_4, SWAP_4);
-        FloatVector q3 = combine(FloatVector.fromArray(F, s, off + 48), FloatVector.fromArray(F, s, off + 56), HIGH_4, SWAP_4);
-        FloatVector p0 = combine(q0, q1, HIGH_2, SWAP_2), p1 = combine(q2, q3, HIGH_2, SWAP_2);
-        combine(p0, p1, HIGH_1, SWAP_1).intoArray(s, off);
-    }
-
-    /**
-     * The 4x4 tile over columns [k0, k1): lane-wise running sums of panel row r times token t0 + t, kept in
-     * sums[at + (t * 4 + r) * L ..] between column blocks (started at k0 = 0). Short token groups repeat their last
-     * token; its sums land in slots nobody reads.
-     */
-    private static void tile(float[] panel, float[] x, int xOffset, int t0, int tokens, int cols, int k0, int k1,
-                             float[] sums, int at) {
-        int x0 = xOffset + t0 * cols, x1 = xOffset + (t0 + Math.min(1, tokens - 1)) * cols,
-                x2 = xOffset + (t0 + Math.min(2, tokens - 1)) * cols, x3 = xOffset + (t0 + Math.min(3, tokens - 1)) * cols;
-        FloatVector a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33;
-        if (k0 == 0) {
-            a00 = FloatVector.zero(F);
-            a01 = a02 = a03 = a10 = a11 = a12 = a13 = a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = a00;
-        } else {
-            a00 = FloatVector.fromArray(F, sums, at);
-            a10 = FloatVector.fromArray(F, sums, at + L);
-            a20 = FloatVector.fromArray(F, sums, at + 2 * L);
-            a30 = FloatVector.fromArray(F, sums, at + 3 * L);
-            a01 = FloatVector.fromArray(F, sums, at + 4 * L);
-            a11 = FloatVector.fromArray(F, sums, at + 5 * L);
-            a21 = FloatVector.fromArray(F, sums, at + 6 * L);
-            a31 = FloatVector.fromArray(F, sums, at + 7 * L);
-            a02 = FloatVector.fromArray(F, sums, at + 8 * L);
-            a12 = FloatVector.fromArray(F, sums, at + 9 * L);
-            a22 = FloatVector.fromArray(F, sums, at + 10 * L);
-            a32 = FloatVector.fromArray(F, sums, at + 11 * L);
-            a03 = FloatVector.fromArray(F, sums, at + 12 * L);
-            a13 = FloatVector.fromArray(F, sums, at + 13 * L);
-            a23 = FloatVector.fromArray(F, sums, at + 14 * L);
-            a33 = FloatVector.fromArray(F, sums, at + 15 * L);
-        }
-        for (int k = k0; k < k1; k += L) {
-            FloatVector w0 = FloatVector.fromArray(F, panel, k), w1 = FloatVector.fromArray(F, panel, cols + k),
-                    w2 = FloatVector.fromArray(F, panel, 2 * cols + k), w3 = FloatVector.fromArray(F, panel, 3 * cols + k);
-            FloatVector v = FloatVector.fromArray(F, x, x0 + k);
-            a00 = w0.fma(v, a00);
-            a10 = w1.fma(v, a10);
-            a20 = w2.fma(v, a20);
-            a30 = w3.fma(v, a30);
-            v = FloatVector.fromArray(F, x, x1 + k);
-            a01 = w0.fma(v, a01);
-            a11 = w1.fma(v, a11);
-            a21 = w2.fma(v, a21);
-            a31 = w3.fma(v, a31);
-            v = FloatVector.fromArray(F, x, x2 + k);
-            a02 = w0.fma(v, a02);
-            a12 = w1.fma(v, a12);
-            a22 = w2.fma(v, a22);
-            a32 = w3.fma(v, a32);
-            v = FloatVector.fromArray(F, x, x3 + k);
-            a03 = w0.fma(v, a03);
-            a13 = w1.fma(v, a13);
-            a23 = w2.fma(v, a23);
-            a33 = w3.fma(v, a33);
-        }
-        // Partial sums leave through memory; the lanes are added up once, in scalar code, after the last block:
-        // a fixed order whatever the JIT has or has not compiled yet, and no vector crosses a call.
-        a00.intoArray(sums, at);
-        a10.intoArray(sums, at + L);
-        a20.intoArray(sums, at + 2 * L);
-        a30.intoArray(sums, at + 3 * L);
-        a01.intoArray(sums, at + 4 * L);
-        a11.intoArray(sums, at + 5 * L);
-        a21.intoArray(sums, at + 6 * L);
-        a31.intoArray(sums, at + 7 * L);
-        a02.intoArray(sums, at + 8 * L);
-        a12.intoArray(sums, at + 9 * L);
-        a22.intoArray(sums, at + 10 * L);
-        a32.intoArray(sums, at + 11 * L);
-        a03.intoArray(sums, at + 12 * L);
-        a13.intoArray(sums, at + 13 * L);
-        a23.intoArray(sums, at + 14 * L);
-        a33.intoArray(sums, at + 15 * L);
-    }
-
-    // ---- Outer-product tiles: tokens in lanes ----
-
     /**
      * Rows per panel of the outer-product path ({@link #rowsOuter}): each step over k broadcasts one weight of each
      * of these rows and multiplies it into two vectors of tokens (16 running sums with 16 lanes), so no sum ever
      * needs its lanes added up, and each load feeds 1.6 multiply-adds. In C on this VM the same shape ran at 255
-     * GFLOP/s on one core against 152 for the 4x4 dot-product tile above.
+     * GFLOP/s on one core against 152 for the 4x4 dot-product tile prefill used before (docs/PERFORMANCE.md).
      */
     static final int OUTER_ROWS = 8;
 
@@ -293,8 +84,8 @@ final class VectorGemm {
 
     /**
      * Rows [r0, r0 + rows) of w (rows at most {@link #OUTER_ROWS}) times the n tokens of the transposed activations
-     * xT, into out[outOffset + t * outStride + r]. Every output is one running sum over k in column order.
-     * {@code panel} holds at least {@link #outerScratchLength} floats, {@code lanes} at least {@link #OUTER_LANES}.
+     * xT, into out[outOffset + t * outStride + r]: the rows widened into {@code panel} (at least
+     * {@link #outerScratchLength} floats), then {@link #panelOuter}.
      */
     static void rowsOuter(Weights kind, MemorySegment w, long rowBytes, int r0, int rows, float[] xT, int n, int cols,
                           float[] out, int outOffset, int outStride, float[] panel, float[] lanes) {
@@ -302,6 +93,17 @@ final class VectorGemm {
             long row = (long) (r0 + Math.min(r, rows - 1)) * rowBytes; // a short group repeats its last row
             widen(kind, w, row, cols, panel, r * cols);
         }
+        panelOuter(panel, r0, rows, xT, n, cols, out, outOffset, outStride, lanes);
+    }
+
+    /**
+     * A panel of {@link #OUTER_ROWS} rows of {@code cols} floats (a short group repeating its last row; the first
+     * {@code rows} are rows r0..) times the n tokens of the transposed activations xT, into
+     * out[outOffset + t * outStride + r0 + r]. Every output is one running sum over k in column order.
+     * {@code lanes} holds at least {@link #OUTER_LANES} floats.
+     */
+    static void panelOuter(float[] panel, int r0, int rows, float[] xT, int n, int cols, float[] out, int outOffset, int outStride,
+                           float[] lanes) {
         int stride = transposedStride(n), t0 = 0;
         for (; t0 + 2 * L <= stride; t0 += 2 * L) outer8x2(panel, cols, xT, stride, t0, n, r0, rows, out, outOffset, outStride, lanes);
         if (t0 < stride) outer8x1(panel, cols, xT, stride, t0, n, r0, rows, out, outOffset, outStride, lanes);
@@ -441,14 +243,6 @@ final class VectorGemm {
             c70.intoArray(lanes, 0);
             scatter(lanes, 1 * L, t0, n, out, outOffset, outStride, r0 + 7);
         }
-    }
-
-    /** The L lanes at a[off..] summed pairwise (lane i with lane i + L/2, and so on), as {@link VectorKernels#sum} does. */
-    static float laneSum(float[] a, int off) {
-        for (int half = L / 2; half >= 1; half /= 2) {
-            for (int i = 0; i < half; i++) a[off + i] += a[off + i + half];
-        }
-        return a[off];
     }
 
     /** One weight row as floats, exactly the values {@link Tensor#dequantize} gives. */

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The compressed-weight kernels ({@link CompressedKernels}) against their scalar references, directly and through
- * {@link CpuOps#matmul} (decode: one token; prefill: several, the tile path where rows fill whole vectors), on
+ * {@link CpuOps#matmul} (decode: one token; prefill: several, through the outer-product tiles at 3 to 33 tokens), on
  * random matrices with row lengths that leave tails (a multiple of 4 but not of 8 included). Tolerance: the kernels
  * reorder float sums only (W8A8's integer sums are exact), so 1e-5 of the sum of |w·x| terms.
  */
@@ -108,7 +108,7 @@ class CompressedKernelsTest {
                 float[] w = random(r, rows * cols);
                 for (WeightType t : TYPES) {
                     Tensor tensor = tensor(t, w, rows, cols);
-                    for (int n : new int[]{1, 3, 9}) {
+                    for (int n : new int[]{1, 3, 9, 33}) {
                         float[] x = random(r, n * cols);
                         float[] want = run(reference, tensor, x, n, cols, rows), got = run(vector, tensor, x, n, cols, rows);
                         float[] dense = tensor.toFloatArray();
@@ -142,7 +142,7 @@ class CompressedKernelsTest {
                 // F16 2:4 meets F16-rounded activations, as dense F16 does; the INT8 values times scales are F32 exactly.
                 WeightType denseType = sparse == WeightType.S24_F16 ? WeightType.F16 : WeightType.F32;
                 Tensor dense = new Tensor("d", denseType, new long[]{rows, cols}, MemorySegment.ofArray(Quantizer.encode(denseType, decompressed)));
-                for (int n : new int[]{1, 8}) {
+                for (int n : new int[]{1, 8, 33}) {
                     float[] x = random(r, n * cols);
                     float[] a = run(ops, s, x, n, cols, rows), b = run(ops, dense, x, n, cols, rows);
                     for (int i = 0; i < a.length; i++) {

@@ -173,24 +173,6 @@ class VectorKernelsTest {
     }
 
     @Test
-    void prefillLaneSumsInVectorsEqualTheScalarPairwiseSums() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(VectorGemm.TREE, "vectors of neither 8 nor 16 lanes here");
-        int lanes = VectorKernels.F.length();
-        SplittableRandom r = new SplittableRandom(13);
-        for (int round = 0; round < 200; round++) {
-            float[] sums = random(r, lanes * lanes, round % 2 == 0 ? 1 : 1e4);
-            float[] scalar = sums.clone();
-            float[] expected = new float[lanes];
-            for (int k = 0; k < lanes; k++) expected[k] = VectorGemm.laneSum(scalar, k * lanes);
-            VectorGemm.laneSums(sums, 0);
-            for (int i = 0; i < lanes; i++) {
-                int k = VectorGemm.laneAccumulator(i);
-                assertEquals(Float.floatToIntBits(expected[k]), Float.floatToIntBits(sums[i]), "round " + round + ", lane " + i + " (accumulator " + k + ")");
-            }
-        }
-    }
-
-    @Test
     void q8_0FloatLanesHoldTheExactIntegerSums() {
         org.junit.jupiter.api.Assumptions.assumeTrue(VectorKernels.SUPPORTED, "no 256-bit vectors here");
         SplittableRandom r = new SplittableRandom(12);
