@@ -276,7 +276,7 @@ public final class CpuOps implements Ops {
                             case F16 -> VectorKernels.dotF16(data, ro, x16.data(), x16.at(t), cols);
                             case BF16 -> VectorKernels.dotBF16(data, ro, in.data(), in.at(t), cols);
                             case Q8_0 -> VectorKernels.dotQ8_0(data, ro, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks);
-                            case Q4_0 -> VectorKernels.dotQ4_0(data, ro, q8.values(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks);
+                            case Q4_0 -> VectorKernels.dotQ4_0(data, ro, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks);
                             case Q4_K -> VectorKernels.dotQ4_K(data, ro, q8k.wideValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
                                     q8k.sums32(), q8k.sums32Offset(t), superBlocks);
                             case Q5_K -> VectorKernels.dotQ5_K(data, ro, q8k.wideValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
@@ -321,7 +321,7 @@ public final class CpuOps implements Ops {
                 switch (type) {
                     case Q8_0 -> VectorKernels.dotQ8_0x4(data, ro, stride, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks,
                             out, oi, quarter);
-                    case Q4_0 -> VectorKernels.dotQ4_0x4(data, ro, stride, q8.values(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks,
+                    case Q4_0 -> VectorKernels.dotQ4_0x4(data, ro, stride, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks,
                             out, oi, quarter);
                     default -> CompressedKernels.dotI8x4(data, CompressedLayout.valuesOffset(type, cols, r), (long) quarter * cols,
                             j.x16.data(), j.x16.at(t), cols, out, oi, quarter);

@@ -218,23 +218,26 @@ final class VectorKernels {
         out[oi + 3 * outStride] = acc3.lane(0);
     }
 
-    /** Q4_0 weights (18-byte blocks: fp16 scale, 16 bytes of nibbles; element j low, j+16 high) against Q8_0 activations. */
-    static float dotQ4_0(MemorySegment w, long offset, byte[] q, int qo, float[] scales, int so, int blocks) {
+    /**
+     * Q4_0 weights (18-byte blocks: fp16 scale, 16 bytes of nibbles; element j low, j+16 high) against Q8_0
+     * activations given as the floats of their int8 values. As in {@link #dotQ8_0}, a lane's products are integers
+     * far below 2^24, so float multiply-adds hold exactly the integer sums llama.cpp's kernels form; nibbles are
+     * widened straight to int lanes, where shifts exist (x86 has no byte shifts).
+     */
+    static float dotQ4_0(MemorySegment w, long offset, float[] q, int qo, float[] scales, int so, int blocks) {
         int L = F.length();
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long base = offset + 18L * b;
-            IntVector isum = IntVector.zero(I);
+            FloatVector sum = FloatVector.zero(F);
             for (int j = 0; j < 16; j += L) {
-                ByteVector packed = ByteVector.fromMemorySegment(B_QUARTER, w, base + 2 + j, LE);
-                ShortVector lo = (ShortVector) packed.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2S, S_HALF, 0);
-                ShortVector hi = (ShortVector) packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2S, S_HALF, 0);
-                ShortVector xlo = (ShortVector) ByteVector.fromArray(B_QUARTER, q, qo + b * 32 + j).convertShape(VectorOperators.B2S, S_HALF, 0);
-                ShortVector xhi = (ShortVector) ByteVector.fromArray(B_QUARTER, q, qo + b * 32 + 16 + j).convertShape(VectorOperators.B2S, S_HALF, 0);
-                isum = isum.add(lo.mul(xlo).add(hi.mul(xhi)).convertShape(VectorOperators.S2I, I, 0));
+                IntVector v = (IntVector) ByteVector.fromMemorySegment(B_QUARTER, w, base + 2 + j, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector lo = (FloatVector) v.and(0x0F).sub(8).convertShape(VectorOperators.I2F, F, 0);
+                FloatVector hi = (FloatVector) v.lanewise(VectorOperators.LSHR, 4).sub(8).convertShape(VectorOperators.I2F, F, 0);
+                sum = hi.fma(FloatVector.fromArray(F, q, qo + b * 32 + 16 + j), lo.fma(FloatVector.fromArray(F, q, qo + b * 32 + j), sum));
             }
             float scale = Float.float16ToFloat(w.get(I16_LE, base)) * scales[so + b];
-            acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, scale), acc);
+            acc = sum.fma(FloatVector.broadcast(F, scale), acc);
         }
         acc = acc.add(acc.rearrange(ROTATE_1));
         acc = acc.add(acc.rearrange(ROTATE_2));
@@ -244,37 +247,34 @@ final class VectorKernels {
     }
 
     /** {@link #dotQ4_0} for four rows {@code stride} bytes apart, as {@link #dotQ8_0x4} is for Q8_0; bit-identical per row. */
-    static void dotQ4_0x4(MemorySegment w, long offset, long stride, byte[] q, int qo, float[] scales, int so, int blocks,
+    static void dotQ4_0x4(MemorySegment w, long offset, long stride, float[] q, int qo, float[] scales, int so, int blocks,
                           float[] out, int oi, int outStride) {
         int L = F.length();
         long o0 = offset, o1 = offset + stride, o2 = offset + 2 * stride, o3 = offset + 3 * stride;
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int b = 0; b < blocks; b++) {
             long d = 18L * b;
-            IntVector i0 = IntVector.zero(I), i1 = i0, i2 = i0, i3 = i0;
+            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
             for (int j = 0; j < 16; j += L) {
-                ShortVector xlo = (ShortVector) ByteVector.fromArray(B_QUARTER, q, qo + b * 32 + j).convertShape(VectorOperators.B2S, S_HALF, 0);
-                ShortVector xhi = (ShortVector) ByteVector.fromArray(B_QUARTER, q, qo + b * 32 + 16 + j).convertShape(VectorOperators.B2S, S_HALF, 0);
-                ByteVector p0 = ByteVector.fromMemorySegment(B_QUARTER, w, o0 + d + 2 + j, LE), p1 = ByteVector.fromMemorySegment(B_QUARTER, w, o1 + d + 2 + j, LE);
-                ByteVector p2 = ByteVector.fromMemorySegment(B_QUARTER, w, o2 + d + 2 + j, LE), p3 = ByteVector.fromMemorySegment(B_QUARTER, w, o3 + d + 2 + j, LE);
-                i0 = i0.add(((ShortVector) p0.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2S, S_HALF, 0)).mul(xlo)
-                        .add(((ShortVector) p0.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2S, S_HALF, 0)).mul(xhi))
-                        .convertShape(VectorOperators.S2I, I, 0));
-                i1 = i1.add(((ShortVector) p1.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2S, S_HALF, 0)).mul(xlo)
-                        .add(((ShortVector) p1.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2S, S_HALF, 0)).mul(xhi))
-                        .convertShape(VectorOperators.S2I, I, 0));
-                i2 = i2.add(((ShortVector) p2.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2S, S_HALF, 0)).mul(xlo)
-                        .add(((ShortVector) p2.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2S, S_HALF, 0)).mul(xhi))
-                        .convertShape(VectorOperators.S2I, I, 0));
-                i3 = i3.add(((ShortVector) p3.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2S, S_HALF, 0)).mul(xlo)
-                        .add(((ShortVector) p3.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2S, S_HALF, 0)).mul(xhi))
-                        .convertShape(VectorOperators.S2I, I, 0));
+                FloatVector xlo = FloatVector.fromArray(F, q, qo + b * 32 + j), xhi = FloatVector.fromArray(F, q, qo + b * 32 + 16 + j);
+                IntVector v0 = (IntVector) ByteVector.fromMemorySegment(B_QUARTER, w, o0 + d + 2 + j, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                s0 = ((FloatVector) v0.lanewise(VectorOperators.LSHR, 4).sub(8).convertShape(VectorOperators.I2F, F, 0))
+                        .fma(xhi, ((FloatVector) v0.and(0x0F).sub(8).convertShape(VectorOperators.I2F, F, 0)).fma(xlo, s0));
+                IntVector v1 = (IntVector) ByteVector.fromMemorySegment(B_QUARTER, w, o1 + d + 2 + j, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                s1 = ((FloatVector) v1.lanewise(VectorOperators.LSHR, 4).sub(8).convertShape(VectorOperators.I2F, F, 0))
+                        .fma(xhi, ((FloatVector) v1.and(0x0F).sub(8).convertShape(VectorOperators.I2F, F, 0)).fma(xlo, s1));
+                IntVector v2 = (IntVector) ByteVector.fromMemorySegment(B_QUARTER, w, o2 + d + 2 + j, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                s2 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 4).sub(8).convertShape(VectorOperators.I2F, F, 0))
+                        .fma(xhi, ((FloatVector) v2.and(0x0F).sub(8).convertShape(VectorOperators.I2F, F, 0)).fma(xlo, s2));
+                IntVector v3 = (IntVector) ByteVector.fromMemorySegment(B_QUARTER, w, o3 + d + 2 + j, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                s3 = ((FloatVector) v3.lanewise(VectorOperators.LSHR, 4).sub(8).convertShape(VectorOperators.I2F, F, 0))
+                        .fma(xhi, ((FloatVector) v3.and(0x0F).sub(8).convertShape(VectorOperators.I2F, F, 0)).fma(xlo, s3));
             }
             float xs = scales[so + b];
-            acc0 = ((FloatVector) i0.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16_LE, o0 + d)) * xs), acc0);
-            acc1 = ((FloatVector) i1.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16_LE, o1 + d)) * xs), acc1);
-            acc2 = ((FloatVector) i2.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16_LE, o2 + d)) * xs), acc2);
-            acc3 = ((FloatVector) i3.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16_LE, o3 + d)) * xs), acc3);
+            acc0 = s0.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16_LE, o0 + d)) * xs), acc0);
+            acc1 = s1.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16_LE, o1 + d)) * xs), acc1);
+            acc2 = s2.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16_LE, o2 + d)) * xs), acc2);
+            acc3 = s3.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16_LE, o3 + d)) * xs), acc3);
         }
         // sum(acc) for each, written out: a vector handed to a call the JIT does not inline is allocated.
         acc0 = acc0.add(acc0.rearrange(ROTATE_1));

@@ -137,7 +137,7 @@ class VectorKernelsTest {
                 float reference = t == WeightType.Q8_0 ? q8.dotQ8_0(seg, 0, 0) : q8.dotQ4_0(seg, 0, 0);
                 float got = t == WeightType.Q8_0
                         ? VectorKernels.dotQ8_0(seg, 0, q8.wideValues(), 0, q8.scales(), 0, n / 32)
-                        : VectorKernels.dotQ4_0(seg, 0, q8.values(), 0, q8.scales(), 0, n / 32);
+                        : VectorKernels.dotQ4_0(seg, 0, q8.wideValues(), 0, q8.scales(), 0, n / 32);
                 float[] widened = new float[n];
                 dev.longbow.tensor.Tensor.dequantize(t, seg, 0, widened, 0, n);
                 assertClose(reference, got, absSum(widened, x, n), t + " n=" + n);
@@ -170,6 +170,47 @@ class VectorKernelsTest {
         float[] lanes = acc.toArray();
         for (int half = lanes.length / 2; half >= 1; half /= 2) for (int i = 0; i < half; i++) lanes[i] += lanes[i + half];
         return lanes[0];
+    }
+
+    /** The int16 Q4_0 kernel the float one replaced: nibbles widened to short, products summed in int lanes. */
+    private static float dotQ4_0Int16(MemorySegment w, byte[] q, float[] scales, int blocks) {
+        var f = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
+        var ints = jdk.incubator.vector.VectorSpecies.of(int.class, f.vectorShape());
+        var shorts = jdk.incubator.vector.VectorSpecies.of(short.class, jdk.incubator.vector.VectorShape.forBitSize(f.vectorBitSize() / 2));
+        var bytes = jdk.incubator.vector.VectorSpecies.of(byte.class, jdk.incubator.vector.VectorShape.forBitSize(f.vectorBitSize() / 4));
+        var b2s = jdk.incubator.vector.VectorOperators.B2S;
+        var acc = jdk.incubator.vector.FloatVector.zero(f);
+        for (int b = 0; b < blocks; b++) {
+            var isum = jdk.incubator.vector.IntVector.zero(ints);
+            for (int j = 0; j < 16; j += f.length()) {
+                var packed = jdk.incubator.vector.ByteVector.fromMemorySegment(bytes, w, 18L * b + 2 + j, java.nio.ByteOrder.LITTLE_ENDIAN);
+                var lo = (jdk.incubator.vector.ShortVector) packed.and((byte) 0x0F).sub((byte) 8).convertShape(b2s, shorts, 0);
+                var hi = (jdk.incubator.vector.ShortVector) packed.lanewise(jdk.incubator.vector.VectorOperators.LSHR, 4).sub((byte) 8).convertShape(b2s, shorts, 0);
+                var xlo = (jdk.incubator.vector.ShortVector) jdk.incubator.vector.ByteVector.fromArray(bytes, q, b * 32 + j).convertShape(b2s, shorts, 0);
+                var xhi = (jdk.incubator.vector.ShortVector) jdk.incubator.vector.ByteVector.fromArray(bytes, q, b * 32 + 16 + j).convertShape(b2s, shorts, 0);
+                isum = isum.add(lo.mul(xlo).add(hi.mul(xhi)).convertShape(jdk.incubator.vector.VectorOperators.S2I, ints, 0));
+            }
+            float scale = Float.float16ToFloat(w.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 18L * b)) * scales[b];
+            acc = ((jdk.incubator.vector.FloatVector) isum.convertShape(jdk.incubator.vector.VectorOperators.I2F, f, 0))
+                    .fma(jdk.incubator.vector.FloatVector.broadcast(f, scale), acc);
+        }
+        float[] lanes = acc.toArray();
+        for (int half = lanes.length / 2; half >= 1; half /= 2) for (int i = 0; i < half; i++) lanes[i] += lanes[i + half];
+        return lanes[0];
+    }
+
+    @Test
+    void q4_0FloatLanesHoldTheExactIntegerSums() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(VectorKernels.SUPPORTED, "no 256-bit vectors here");
+        SplittableRandom r = new SplittableRandom(15);
+        for (int n : LENGTHS) {
+            float[] w = random(r, n, 0.05), x = random(r, n, 2);
+            Q8Activations q8 = new Q8Activations().quantize(new CpuAct(x, 0, 1, n), 1);
+            MemorySegment seg = MemorySegment.ofArray(Quantizer.encode(WeightType.Q4_0, w));
+            float fast = VectorKernels.dotQ4_0(seg, 0, q8.wideValues(), 0, q8.scales(), 0, n / 32);
+            float old = dotQ4_0Int16(seg, q8.values(), q8.scales(), n / 32);
+            assertEquals(Float.floatToIntBits(old), Float.floatToIntBits(fast), "n=" + n + ": " + old + " vs " + fast);
+        }
     }
 
     @Test
@@ -205,13 +246,13 @@ class VectorKernelsTest {
                 if (t == WeightType.Q8_0) {
                     VectorKernels.dotQ8_0x4(seg, first * rowBytes, quarter * rowBytes, q8.wideValues(), 0, q8.scales(), 0, n / 32, out, first, quarter);
                 } else {
-                    VectorKernels.dotQ4_0x4(seg, first * rowBytes, quarter * rowBytes, q8.values(), 0, q8.scales(), 0, n / 32, out, first, quarter);
+                    VectorKernels.dotQ4_0x4(seg, first * rowBytes, quarter * rowBytes, q8.wideValues(), 0, q8.scales(), 0, n / 32, out, first, quarter);
                 }
                 for (int k = 0; k < 4; k++) {
                     int row = first + k * quarter;
                     float single = t == WeightType.Q8_0
                             ? VectorKernels.dotQ8_0(seg, row * rowBytes, q8.wideValues(), 0, q8.scales(), 0, n / 32)
-                            : VectorKernels.dotQ4_0(seg, row * rowBytes, q8.values(), 0, q8.scales(), 0, n / 32);
+                            : VectorKernels.dotQ4_0(seg, row * rowBytes, q8.wideValues(), 0, q8.scales(), 0, n / 32);
                     assertEquals(Float.floatToIntBits(single), Float.floatToIntBits(out[row]), t + " n=" + n + " row " + row);
                 }
                 for (int row = 0; row < out.length; row++) {
