@@ -6,7 +6,6 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
@@ -45,10 +44,12 @@ final class CompressedKernels {
 
     /** Lane k's 2-bit index sits at bit 2k of the step's index word. */
     private static final IntVector SHIFTS = IntVector.fromArray(I, lanes(k -> 2 * k), 0);
-    /** Lane k belongs to group k / 2, whose 4 columns start at 4 * (k / 2) in the first or the second activation vector. */
-    private static final IntVector BASES = IntVector.fromArray(I, lanes(k -> (4 * (k / 2)) % L), 0);
-    /** Lanes whose group lies in the second activation vector. */
-    private static final VectorMask<Integer> SECOND = VectorMask.fromArray(I, secondHalf(), 0);
+    /**
+     * Lane k belongs to group k / 2, whose 4 columns start at 4 * (k / 2) of the two activation vectors taken as one
+     * table of 2L lanes: one two-table permute ({@code selectFrom(x0, x1)}, vpermt2d) picks the kept columns, where two
+     * permutes and a blend did before.
+     */
+    private static final IntVector GROUP_STARTS = IntVector.fromArray(I, lanes(k -> 4 * (k / 2)), 0);
 
     private static final VectorShuffle<Float> ROTATE_1 = rotation(L / 2);
     private static final VectorShuffle<Float> ROTATE_2 = rotation(L / 4);
@@ -64,12 +65,6 @@ final class CompressedKernels {
         int[] a = new int[L];
         for (int k = 0; k < L; k++) a[k] = f.applyAsInt(k);
         return a;
-    }
-
-    private static boolean[] secondHalf() {
-        boolean[] m = new boolean[L];
-        for (int k = L / 2; k < L; k++) m[k] = true;
-        return m;
     }
 
     // ---- INT8 rows ----
@@ -179,9 +174,9 @@ final class CompressedKernels {
         FloatVector acc = FloatVector.zero(F);
         for (; i + 2 * L <= n; i += 2 * L) {
             int bits = INT_INDEX ? w.get(I32_LE, index + i / 8) : w.get(I16_LE, index + i / 8) & 0xFFFF;
-            VectorShuffle<Integer> pick = IntVector.broadcast(I, bits).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            IntVector pick = IntVector.broadcast(I, bits).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(GROUP_STARTS);
             IntVector x0 = FloatVector.fromArray(F, x, xo + i).reinterpretAsInts(), x1 = FloatVector.fromArray(F, x, xo + i + L).reinterpretAsInts();
-            FloatVector picked = x0.rearrange(pick).blend(x1.rearrange(pick), SECOND).reinterpretAsFloats();
+            FloatVector picked = pick.selectFrom(x0, x1).reinterpretAsFloats();
             IntVector h = (IntVector) ShortVector.fromMemorySegment(S_HALF, w, values + i, LE).convertShape(VectorOperators.S2I, I, 0);
             FloatVector f = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(HALF_EXPONENT_ADJUST);
             f = f.reinterpretAsInts().or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
@@ -207,25 +202,25 @@ final class CompressedKernels {
         // Two steps an iteration into two sums: one chain of multiply-adds would wait on its own latency.
         for (; i + 4 * L <= n; i += 4 * L) {
             int bits = INT_INDEX ? w.get(I32_LE, index + i / 8) : w.get(I16_LE, index + i / 8) & 0xFFFF;
-            VectorShuffle<Integer> pick = IntVector.broadcast(I, bits).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            IntVector pick = IntVector.broadcast(I, bits).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(GROUP_STARTS);
             IntVector x0 = FloatVector.fromArray(F, x, xo + i).reinterpretAsInts(), x1 = FloatVector.fromArray(F, x, xo + i + L).reinterpretAsInts();
-            FloatVector picked = x0.rearrange(pick).blend(x1.rearrange(pick), SECOND).reinterpretAsFloats();
+            FloatVector picked = pick.selectFrom(x0, x1).reinterpretAsFloats();
             FloatVector f = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, values + i / 2, LE).convertShape(VectorOperators.B2F, F, 0);
             acc = f.fma(picked, acc);
             int j = i + 2 * L;
             int bits2 = INT_INDEX ? w.get(I32_LE, index + j / 8) : w.get(I16_LE, index + j / 8) & 0xFFFF;
-            VectorShuffle<Integer> pick2 = IntVector.broadcast(I, bits2).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            IntVector pick2 = IntVector.broadcast(I, bits2).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(GROUP_STARTS);
             IntVector y0 = FloatVector.fromArray(F, x, xo + j).reinterpretAsInts(), y1 = FloatVector.fromArray(F, x, xo + j + L).reinterpretAsInts();
-            FloatVector picked2 = y0.rearrange(pick2).blend(y1.rearrange(pick2), SECOND).reinterpretAsFloats();
+            FloatVector picked2 = pick2.selectFrom(y0, y1).reinterpretAsFloats();
             FloatVector f2 = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, values + j / 2, LE).convertShape(VectorOperators.B2F, F, 0);
             acc2 = f2.fma(picked2, acc2);
         }
         acc = acc.add(acc2);
         for (; i + 2 * L <= n; i += 2 * L) {
             int bits = INT_INDEX ? w.get(I32_LE, index + i / 8) : w.get(I16_LE, index + i / 8) & 0xFFFF;
-            VectorShuffle<Integer> pick = IntVector.broadcast(I, bits).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(BASES).toShuffle();
+            IntVector pick = IntVector.broadcast(I, bits).lanewise(VectorOperators.LSHR, SHIFTS).and(3).add(GROUP_STARTS);
             IntVector x0 = FloatVector.fromArray(F, x, xo + i).reinterpretAsInts(), x1 = FloatVector.fromArray(F, x, xo + i + L).reinterpretAsInts();
-            FloatVector picked = x0.rearrange(pick).blend(x1.rearrange(pick), SECOND).reinterpretAsFloats();
+            FloatVector picked = pick.selectFrom(x0, x1).reinterpretAsFloats();
             FloatVector f = (FloatVector) ByteVector.fromMemorySegment(B_QUARTER, w, values + i / 2, LE).convertShape(VectorOperators.B2F, F, 0);
             acc = f.fma(picked, acc);
         }
