@@ -179,10 +179,11 @@ final class CpuAttention implements java.util.function.IntConsumer {
                 int take = Math.min(KEY_BLOCK - filled, end - k);
                 segmentStart[segments] = k;
                 segmentFrom[segments++] = filled;
-                for (int j = 0; j < take; j++) {
-                    int key = k + j;
-                    scores[filled + j] = (key < s.sinks ? VectorKernels.dot(qd, qo, s.sinkKeys, key * hd, hd) : c.dotKey(qd, qo, layer, key, kvHead)) / scale;
-                }
+                // Re-rotated sinks first (always at the start of the first span), then the cache's keys as one run.
+                int rotated = Math.min(take, Math.max(0, s.sinks - k));
+                for (int j = 0; j < rotated; j++) scores[filled + j] = VectorKernels.dot(qd, qo, s.sinkKeys, (k + j) * hd, hd) / scale;
+                if (rotated < take) c.dotKeys(qd, qo, layer, k + rotated, take - rotated, kvHead, scores, filled + rotated);
+                for (int j = rotated; j < take; j++) scores[filled + j] /= scale;
                 filled += take;
                 k += take;
                 if (filled == KEY_BLOCK) {
@@ -214,8 +215,9 @@ final class CpuAttention implements java.util.function.IntConsumer {
             for (int j = from; j < to; j++) {
                 float weight = (float) Math.exp(scores[j] - max);
                 denominator += weight;
-                cache.addValue(weight, layer, key + j, kvHead, od, oo);
+                scores[j] = weight;
             }
+            cache.addValues(scores, from, to - from, layer, key + from, kvHead, od, oo);
         }
         s.denominator = denominator;
     }

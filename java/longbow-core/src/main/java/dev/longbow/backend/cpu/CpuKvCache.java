@@ -263,6 +263,47 @@ final class CpuKvCache implements KvCache {
         }
     }
 
+    /**
+     * Scores q · key of head {@code kvHead} for the consecutive positions [first, first + count), into
+     * scores[at, at + count): each exactly what {@link #dotKey} gives, without its lookups per key.
+     */
+    void dotKeys(float[] q, int qo, int layer, int first, int count, int kvHead, float[] scores, int at) {
+        long stride = (long) kvDim * elementBytes;
+        for (int j = 0; j < count; ) {
+            int pos = first + j, run = Math.min(count - j, BLOCK_POSITIONS - (pos & POSITION_MASK));
+            MemorySegment block = table[pos >>> BLOCK_SHIFT];
+            long key = at(layer, pos, kvHead);
+            for (int k = 0; k < run; k++, key += stride) {
+                scores[at + j + k] = switch (type) {
+                    case F32 -> VectorKernels.dot(q, qo, block, key, headDim);
+                    case F16 -> VectorKernels.dotF16(block, key, q, qo, headDim);
+                    case Q8 -> VectorKernels.dotI8(q, qo, block, key, headDim) * keyScale(block, layer, pos + k, kvHead);
+                };
+            }
+            j += run;
+        }
+    }
+
+    /**
+     * out += weights[from + j] * value of head {@code kvHead} at first + j, for j in [0, count) in that order: what
+     * {@link #addValue} gives one value at a time. F32 values of 16-lane multiples go through
+     * {@link VectorKernels#addWeightedRows}, which keeps the running sums in registers across a block's values
+     * instead of reading and writing out once per value.
+     */
+    void addValues(float[] weights, int from, int count, int layer, int first, int kvHead, float[] out, int oo) {
+        long stride = (long) kvDim * elementBytes;
+        for (int j = 0; j < count; ) {
+            int pos = first + j, run = Math.min(count - j, BLOCK_POSITIONS - (pos & POSITION_MASK));
+            if (type == KvType.F32 && VectorKernels.addWeightedRowsFits(headDim)) {
+                VectorKernels.addWeightedRows(weights, from + j, run, table[pos >>> BLOCK_SHIFT], valuesAt + at(layer, pos, kvHead), stride,
+                        out, oo, headDim);
+            } else {
+                for (int k = 0; k < run; k++) addValue(weights[from + j + k], layer, pos + k, kvHead, out, oo);
+            }
+            j += run;
+        }
+    }
+
     /** q · key in run.c's order (each stored element widened to float first). */
     float dotKeyReference(float[] q, int qo, int layer, int pos, int kvHead) {
         MemorySegment block = table[pos >>> BLOCK_SHIFT];

@@ -490,6 +490,45 @@ final class VectorKernels {
         return sum;
     }
 
+    /** Whether {@link #addWeightedRows} takes rows of n floats: whole vectors, where {@link #axpy} has no scalar tail. */
+    static boolean addWeightedRowsFits(int n) {
+        return n % F.length() == 0;
+    }
+
+    /**
+     * y[yo, yo + n) += w[wo + j] * row j for j in [0, count), rows of n floats {@code stride} bytes apart from
+     * {@code offset}: element for element the same multiply-adds, in the same order, as {@link #axpy} once per row,
+     * but four vectors of y stay in registers across all the rows instead of being read and written per row.
+     * n must satisfy {@link #addWeightedRowsFits}.
+     */
+    static void addWeightedRows(float[] w, int wo, int count, MemorySegment seg, long offset, long stride, float[] y, int yo, int n) {
+        int L = F.length(), i = 0;
+        for (; i + 4 * L <= n; i += 4 * L) {
+            FloatVector a0 = FloatVector.fromArray(F, y, yo + i), a1 = FloatVector.fromArray(F, y, yo + i + L);
+            FloatVector a2 = FloatVector.fromArray(F, y, yo + i + 2 * L), a3 = FloatVector.fromArray(F, y, yo + i + 3 * L);
+            long row = offset + 4L * i;
+            for (int j = 0; j < count; j++, row += stride) {
+                FloatVector wv = FloatVector.broadcast(F, w[wo + j]);
+                a0 = FloatVector.fromMemorySegment(F, seg, row, ByteOrder.nativeOrder()).fma(wv, a0);
+                a1 = FloatVector.fromMemorySegment(F, seg, row + 4L * L, ByteOrder.nativeOrder()).fma(wv, a1);
+                a2 = FloatVector.fromMemorySegment(F, seg, row + 8L * L, ByteOrder.nativeOrder()).fma(wv, a2);
+                a3 = FloatVector.fromMemorySegment(F, seg, row + 12L * L, ByteOrder.nativeOrder()).fma(wv, a3);
+            }
+            a0.intoArray(y, yo + i);
+            a1.intoArray(y, yo + i + L);
+            a2.intoArray(y, yo + i + 2 * L);
+            a3.intoArray(y, yo + i + 3 * L);
+        }
+        for (; i < n; i += L) {
+            FloatVector a = FloatVector.fromArray(F, y, yo + i);
+            long row = offset + 4L * i;
+            for (int j = 0; j < count; j++, row += stride) {
+                a = FloatVector.fromMemorySegment(F, seg, row, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, w[wo + j]), a);
+            }
+            a.intoArray(y, yo + i);
+        }
+    }
+
     /** y[i] += a * seg[i] for floats stored in native order off the heap. */
     static void axpy(float a, MemorySegment seg, long offset, float[] y, int yo, int n) {
         int L = F.length(), i = 0;

@@ -30,6 +30,42 @@ class KvCacheTest {
     }
 
     @Test
+    void runsOfKeysAndValuesGiveWhatOneAtATimeGivesBitForBit() {
+        // Head dimensions of whole vectors (the register path for F32 values) and not, runs across block boundaries.
+        for (int headDim : new int[]{8, 64, 128}) {
+            for (KvType type : KvType.values()) {
+                try (CpuKvCache c = new CpuKvCache(LAYERS, 512, KV_HEADS, headDim, type)) {
+                    SplittableRandom r = new SplittableRandom(headDim);
+                    float[] k = new float[KV_HEADS * headDim], v = new float[KV_HEADS * headDim];
+                    for (int pos = 0; pos < 3 * B; pos++) {
+                        for (int i = 0; i < k.length; i++) {
+                            k[i] = (float) r.nextGaussian();
+                            v[i] = (float) r.nextGaussian();
+                        }
+                        for (int l = 0; l < LAYERS; l++) c.store(l, pos, k, 0, v, 0);
+                    }
+                    float[] q = new float[headDim], weights = new float[3 * B];
+                    for (int i = 0; i < headDim; i++) q[i] = (float) r.nextGaussian();
+                    for (int i = 0; i < weights.length; i++) weights[i] = (float) r.nextDouble();
+                    int layer = 3, head = 2, first = B - 5, count = B + 17; // three blocks
+                    float[] scores = new float[count + 2];
+                    c.dotKeys(q, 0, layer, first, count, head, scores, 2);
+                    float[] one = new float[headDim], run = new float[headDim];
+                    for (int j = 0; j < count; j++) {
+                        String what = type + " head dim " + headDim + ", key " + (first + j);
+                        assertEquals(Float.floatToIntBits(c.dotKey(q, 0, layer, first + j, head)), Float.floatToIntBits(scores[2 + j]), what);
+                        c.addValue(weights[1 + j], layer, first + j, head, one, 0);
+                    }
+                    c.addValues(weights, 1, count, layer, first, head, run, 0);
+                    for (int i = 0; i < headDim; i++) {
+                        assertEquals(Float.floatToIntBits(one[i]), Float.floatToIntBits(run[i]), type + " head dim " + headDim + ", value element " + i);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void bytesPerPositionHalveForF16AndQuarterPlusScalesForQ8() {
         long f32, f16, q8;
         try (CpuKvCache a = new CpuKvCache(LAYERS, 512, KV_HEADS, HEAD_DIM, KvType.F32);
