@@ -265,7 +265,8 @@ final class CpuKvCache implements KvCache {
 
     /**
      * Scores q · key of head {@code kvHead} for the consecutive positions [first, first + count), into
-     * scores[at, at + count): each exactly what {@link #dotKey} gives, without its lookups per key.
+     * scores[at, at + count): each exactly what {@link #dotKey} gives, without its lookups per key, F32 keys 16 at a
+     * time where the head dimension allows ({@link VectorKernels#dotRows16}).
      */
     void dotKeys(float[] q, int qo, int layer, int first, int count, int kvHead, float[] scores, int at) {
         long stride = (long) kvDim * elementBytes;
@@ -273,7 +274,11 @@ final class CpuKvCache implements KvCache {
             int pos = first + j, run = Math.min(count - j, BLOCK_POSITIONS - (pos & POSITION_MASK));
             MemorySegment block = table[pos >>> BLOCK_SHIFT];
             long key = at(layer, pos, kvHead);
-            for (int k = 0; k < run; k++, key += stride) {
+            int k = 0;
+            if (type == KvType.F32 && VectorKernels.dotRows16Fits(headDim)) {
+                for (; k + 16 <= run; k += 16, key += 16 * stride) VectorKernels.dotRows16(q, qo, block, key, stride, headDim, scores, at + j + k);
+            }
+            for (; k < run; k++, key += stride) {
                 scores[at + j + k] = switch (type) {
                     case F32 -> VectorKernels.dot(q, qo, block, key, headDim);
                     case F16 -> VectorKernels.dotF16(block, key, q, qo, headDim);

@@ -4,6 +4,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
@@ -488,6 +489,92 @@ final class VectorKernels {
         float sum = acc.lane(0); // sum(acc), written out
         for (; i < n; i++) sum += a[ao + i] * seg.get(ValueLayout.JAVA_FLOAT, offset + 4L * i);
         return sum;
+    }
+
+    /**
+     * Scores of 16 rows of n floats {@code stride} bytes apart from {@code offset} against q, into out[oo, oo + 16):
+     * each exactly what {@link #dot} gives (the same multiply-adds, lanes added pairwise in the same order), but the 16
+     * sums are added across lanes together, a vector holding one partial sum of each, in 15 blend-permute-adds instead
+     * of 64 permute-adds. Needs 16-lane vectors and n a multiple of 16 ({@link #dotRows16Fits}).
+     */
+    static void dotRows16(float[] q, int qo, MemorySegment seg, long offset, long stride, int n, float[] out, int oo) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0, a12 = a0, a13 = a0, a14 = a0, a15 = a0;
+        for (int i = 0; i < n; i += 16) {
+            FloatVector qv = FloatVector.fromArray(F, q, qo + i);
+            long row = offset + 4L * i;
+            a0 = qv.fma(FloatVector.fromMemorySegment(F, seg, row, ByteOrder.nativeOrder()), a0);
+            a1 = qv.fma(FloatVector.fromMemorySegment(F, seg, row + stride, ByteOrder.nativeOrder()), a1);
+            a2 = qv.fma(FloatVector.fromMemorySegment(F, seg, row + 2 * stride, ByteOrder.nativeOrder()), a2);
+            a3 = qv.fma(FloatVector.fromMemorySegment(F, seg, row + 3 * stride, ByteOrder.nativeOrder()), a3);
+            a4 = qv.fma(FloatVector.fromMemorySegment(F, seg, row + 4 * stride, ByteOrder.nativeOrder()), a4);
+            a5 = qv.fma(FloatVector.fromMemorySegment(F, seg, row + 5 * stride, ByteOrder.nativeOrder()), a5);
+            a6 = qv.fma(FloatVector.fromMemorySegment(F, seg, row + 6 * stride, ByteOrder.nativeOrder()), a6);
+            a7 = qv.fma(FloatVector.fromMemorySegment(F, seg, row + 7 * stride, ByteOrder.nativeOrder()), a7);
+            a8 = qv.fma(FloatVector.fromMemorySegment(F, seg, row + 8 * stride, ByteOrder.nativeOrder()), a8);
+            a9 = qv.fma(FloatVector.fromMemorySegment(F, seg, row + 9 * stride, ByteOrder.nativeOrder()), a9);
+            a10 = qv.fma(FloatVector.fromMemorySegment(F, seg, row + 10 * stride, ByteOrder.nativeOrder()), a10);
+            a11 = qv.fma(FloatVector.fromMemorySegment(F, seg, row + 11 * stride, ByteOrder.nativeOrder()), a11);
+            a12 = qv.fma(FloatVector.fromMemorySegment(F, seg, row + 12 * stride, ByteOrder.nativeOrder()), a12);
+            a13 = qv.fma(FloatVector.fromMemorySegment(F, seg, row + 13 * stride, ByteOrder.nativeOrder()), a13);
+            a14 = qv.fma(FloatVector.fromMemorySegment(F, seg, row + 14 * stride, ByteOrder.nativeOrder()), a14);
+            a15 = qv.fma(FloatVector.fromMemorySegment(F, seg, row + 15 * stride, ByteOrder.nativeOrder()), a15);
+        }
+        FloatVector t8_0 = a0.blend(a1, HIGH_8).add(a1.blend(a0, HIGH_8).rearrange(SWAP_8));
+        FloatVector t8_1 = a2.blend(a3, HIGH_8).add(a3.blend(a2, HIGH_8).rearrange(SWAP_8));
+        FloatVector t8_2 = a4.blend(a5, HIGH_8).add(a5.blend(a4, HIGH_8).rearrange(SWAP_8));
+        FloatVector t8_3 = a6.blend(a7, HIGH_8).add(a7.blend(a6, HIGH_8).rearrange(SWAP_8));
+        FloatVector t8_4 = a8.blend(a9, HIGH_8).add(a9.blend(a8, HIGH_8).rearrange(SWAP_8));
+        FloatVector t8_5 = a10.blend(a11, HIGH_8).add(a11.blend(a10, HIGH_8).rearrange(SWAP_8));
+        FloatVector t8_6 = a12.blend(a13, HIGH_8).add(a13.blend(a12, HIGH_8).rearrange(SWAP_8));
+        FloatVector t8_7 = a14.blend(a15, HIGH_8).add(a15.blend(a14, HIGH_8).rearrange(SWAP_8));
+        FloatVector t4_0 = t8_0.blend(t8_1, HIGH_4).add(t8_1.blend(t8_0, HIGH_4).rearrange(SWAP_4));
+        FloatVector t4_1 = t8_2.blend(t8_3, HIGH_4).add(t8_3.blend(t8_2, HIGH_4).rearrange(SWAP_4));
+        FloatVector t4_2 = t8_4.blend(t8_5, HIGH_4).add(t8_5.blend(t8_4, HIGH_4).rearrange(SWAP_4));
+        FloatVector t4_3 = t8_6.blend(t8_7, HIGH_4).add(t8_7.blend(t8_6, HIGH_4).rearrange(SWAP_4));
+        FloatVector t2_0 = t4_0.blend(t4_1, HIGH_2).add(t4_1.blend(t4_0, HIGH_2).rearrange(SWAP_2));
+        FloatVector t2_1 = t4_2.blend(t4_3, HIGH_2).add(t4_3.blend(t4_2, HIGH_2).rearrange(SWAP_2));
+        FloatVector t1_0 = t2_0.blend(t2_1, HIGH_1).add(t2_1.blend(t2_0, HIGH_1).rearrange(SWAP_1));
+        t1_0.rearrange(TREE_ORDER).intoArray(out, oo);
+    }
+
+    static boolean dotRows16Fits(int n) {
+        return F.length() == 16 && n % 16 == 0;
+    }
+
+    // The lane-sum tree of dotRows16: a step at distance h puts the first vector's pairwise sums (lane i plus lane i
+    // + h) in the lanes i with i mod 2h < h and the second's in the others, the same two values added either way.
+    private static final boolean TREE16 = F.length() == 16;
+    private static final VectorMask<Float> HIGH_8 = TREE16 ? highLanes(8) : null, HIGH_4 = TREE16 ? highLanes(4) : null,
+            HIGH_2 = TREE16 ? highLanes(2) : null, HIGH_1 = TREE16 ? highLanes(1) : null;
+    private static final VectorShuffle<Float> SWAP_8 = TREE16 ? swap(8) : null, SWAP_4 = TREE16 ? swap(4) : null,
+            SWAP_2 = TREE16 ? swap(2) : null, SWAP_1 = TREE16 ? swap(1) : null;
+    /** Back from the tree's lane order (lane i holds row treeRows()[i]) to rows in order. */
+    private static final VectorShuffle<Float> TREE_ORDER = TREE16 ? treeOrder() : null;
+
+    private static VectorMask<Float> highLanes(int h) {
+        boolean[] m = new boolean[16];
+        for (int i = 0; i < 16; i++) m[i] = i % (2 * h) >= h;
+        return VectorMask.fromArray(F, m, 0);
+    }
+
+    private static VectorShuffle<Float> swap(int h) {
+        return VectorShuffle.fromOp(F, i -> i ^ h);
+    }
+
+    /** The tree on row numbers instead of sums: which row each lane of its result holds, inverted into a shuffle. */
+    private static VectorShuffle<Float> treeOrder() {
+        int[][] vectors = new int[16][16];
+        for (int k = 0; k < 16; k++) java.util.Arrays.fill(vectors[k], k);
+        for (int h = 8; h >= 1; h /= 2) {
+            int[][] next = new int[vectors.length / 2][16];
+            for (int v = 0; v < next.length; v++) {
+                for (int i = 0; i < 16; i++) next[v][i] = i % (2 * h) < h ? vectors[2 * v][i] : vectors[2 * v + 1][i];
+            }
+            vectors = next;
+        }
+        int[] source = new int[16];
+        for (int lane = 0; lane < 16; lane++) source[vectors[0][lane]] = lane;
+        return VectorShuffle.fromArray(F, source, 0);
     }
 
     /** Whether {@link #addWeightedRows} takes rows of n floats: whole vectors, where {@link #axpy} has no scalar tail. */
