@@ -42,7 +42,7 @@ public final class CpuOps implements Ops {
     private final int threads;
     private final Kernels kernels;
     private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
-    private final ThreadLocal<float[]> tileSums = ThreadLocal.withInitial(() -> new float[0]);
+    private final ThreadLocal<float[]> tileLanes = ThreadLocal.withInitial(() -> new float[VectorGemm.OUTER_LANES]);
     // Used only while holding the pool's lock, so one of each serves every caller.
     private final Q8Activations q8 = new Q8Activations();
     private final Q8KActivations q8k = new Q8KActivations();
@@ -373,13 +373,12 @@ public final class CpuOps implements Ops {
         }
     }
 
-    /** Prefill for compressed weights: four rows decoded into a panel, then {@link VectorGemm}'s tiles. */
+    /** Prefill for compressed weights: eight rows decoded into a panel, then {@link VectorGemm}'s outer-product tiles. */
     private void compressedGemmBand(int r0, int r1, int cols) {
         MatmulJob j = matmulJob;
         float[] out = j.out.data();
         float[] panel = scratch(VectorGemm.outerScratchLength(cols));
-        float[] lanes = tileSums.get();
-        if (lanes.length < VectorGemm.OUTER_LANES) tileSums.set(lanes = new float[VectorGemm.OUTER_LANES]);
+        float[] lanes = tileLanes.get();
         int rows = j.w.rows();
         for (int r = r0; r < r1; r += VectorGemm.OUTER_ROWS) {
             int count = Math.min(VectorGemm.OUTER_ROWS, r1 - r);
@@ -393,14 +392,13 @@ public final class CpuOps implements Ops {
         }
     }
 
-    /** Rows [r0, r1) for all n tokens in 4x4 tiles, with the activations the decode path would see. */
+    /** Rows [r0, r1) for all n tokens in outer-product tiles, with the activations the decode path would see. */
     private void gemmBand(int r0, int r1, int cols) {
         MatmulJob j = matmulJob;
         long rowBytes = j.w.type().bytesFor(cols);
         float[] out = j.out.data();
         float[] panel = scratch(VectorGemm.outerScratchLength(cols));
-        float[] lanes = tileSums.get();
-        if (lanes.length < VectorGemm.OUTER_LANES) tileSums.set(lanes = new float[VectorGemm.OUTER_LANES]);
+        float[] lanes = tileLanes.get();
         for (int r = r0; r < r1; r += VectorGemm.OUTER_ROWS) {
             VectorGemm.rowsOuter(j.gemm, j.w.data(), rowBytes, r, Math.min(VectorGemm.OUTER_ROWS, r1 - r), transposed, j.n, cols,
                     out, j.out.at(0), j.out.cols(), panel, lanes);
