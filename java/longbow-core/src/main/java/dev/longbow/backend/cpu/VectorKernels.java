@@ -300,10 +300,14 @@ final class VectorKernels {
         out[oi + 3 * outStride] = acc3.lane(0);
     }
 
-    /** The two halves of a short vector added (lane i gets s[i] + s[i + length/2]) and widened to int; lanes must not overflow. */
-    private static IntVector halvesSum(ShortVector s) {
-        ShortVector sum = ((ShortVector) s.reinterpretShape(S_HALF, 0)).add((ShortVector) s.reinterpretShape(S_HALF, 1));
-        return (IntVector) sum.convertShape(VectorOperators.S2I, I, 0);
+    /**
+     * Adjacent lanes of a short vector added in int lanes (int lane i gets s[2i] + s[2i + 1]), by shifts within each
+     * int rather than by folding the vector's halves and widening them (two shuffles): the kernels add these lanes up
+     * as exact integers, so which lanes pair up does not change their results.
+     */
+    private static IntVector pairSums(ShortVector s) {
+        IntVector v = s.reinterpretAsInts();
+        return v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16));
     }
 
     private static ShortVector widen(ByteVector b) {
@@ -337,8 +341,8 @@ final class VectorKernels {
                     int scalePair = (c < 2 ? scales03 : scales47) >>> (16 * (c & 1));
                     ShortVector packed = loadWidened(w, base + 16 + 32L * c + j);
                     ShortVector lo = packed.and((short) 0x0F), hi = packed.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F);
-                    isum = isum.add(halvesSum(lo.mul(ShortVector.fromArray(S_FULL, x, xb + 64 * c + j))).mul(scalePair & 0xFF))
-                            .add(halvesSum(hi.mul(ShortVector.fromArray(S_FULL, x, xb + 64 * c + 32 + j))).mul((scalePair >>> 8) & 0xFF));
+                    isum = isum.add(pairSums(lo.mul(ShortVector.fromArray(S_FULL, x, xb + 64 * c + j))).mul(scalePair & 0xFF))
+                            .add(pairSums(hi.mul(ShortVector.fromArray(S_FULL, x, xb + 64 * c + 32 + j))).mul((scalePair >>> 8) & 0xFF));
                 }
             }
             total += Float.float16ToFloat(w.get(I16_LE, base)) * xScales[so + b] * isum.reduceLanes(VectorOperators.ADD);
@@ -364,8 +368,8 @@ final class VectorKernels {
                     ShortVector packed = loadWidened(w, base + 48 + 32L * c + j);
                     ShortVector lo = packed.and((short) 0x0F).or(high.lanewise(VectorOperators.LSHL, 4).and((short) 0x10));
                     ShortVector hi = packed.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).or(high.lanewise(VectorOperators.LSHL, 3).and((short) 0x10));
-                    isum = isum.add(halvesSum(lo.mul(ShortVector.fromArray(S_FULL, x, xb + 64 * c + j))).mul(scalePair & 0xFF))
-                            .add(halvesSum(hi.mul(ShortVector.fromArray(S_FULL, x, xb + 64 * c + 32 + j))).mul((scalePair >>> 8) & 0xFF));
+                    isum = isum.add(pairSums(lo.mul(ShortVector.fromArray(S_FULL, x, xb + 64 * c + j))).mul(scalePair & 0xFF))
+                            .add(pairSums(hi.mul(ShortVector.fromArray(S_FULL, x, xb + 64 * c + 32 + j))).mul((scalePair >>> 8) & 0xFF));
                     high = high.lanewise(VectorOperators.ASHR, 2);
                 }
             }
@@ -425,7 +429,7 @@ final class VectorKernels {
                         ShortVector p = level.mul(ShortVector.fromArray(S_FULL, x, xb + e));
                         int scale0 = w.get(ValueLayout.JAVA_BYTE, base + 192 + e / 16);
                         if (step <= 16) {
-                            isum = isum.add(halvesSum(p).mul(scale0)); // the whole vector lies in one group of 16
+                            isum = isum.add(pairSums(p).mul(scale0)); // the whole vector lies in one group of 16
                         } else {
                             int scale1 = w.get(ValueLayout.JAVA_BYTE, base + 192 + (e + intLanes) / 16);
                             isum = isum.add(((IntVector) p.convertShape(VectorOperators.S2I, I, 0)).mul(scale0))
