@@ -50,7 +50,6 @@ public final class CpuOps implements Ops {
     private float[] f16Rounded = new float[0];
     private final CpuAct[] f16Views = new CpuAct[4];
     private int nextF16View;
-    private float[] q8Widened = new float[0];
     private float[] transposed = new float[0];
     private final MatmulJob matmulJob = new MatmulJob();
     private final CpuAttention attentionJob;
@@ -176,28 +175,14 @@ public final class CpuOps implements Ops {
             job.gemm = kernels == Kernels.VECTOR && n >= GEMM_MIN_TOKENS ? gemmWeights(w.type(), cols) : null;
             job.compressedGemm = kernels == Kernels.VECTOR && n >= GEMM_MIN_TOKENS && w.type().sectioned()
                     && VectorGemm.supports(cols, VectorGemm.Weights.F32);
-            if (job.compressedGemm && job.a8 != null) {
-                if (q8Widened.length < n * cols) q8Widened = new float[n * cols];
-                a8.widen(n, q8Widened);
-            }
-            if (job.gemm != null && job.gemm != VectorGemm.Weights.F32 && job.gemm != VectorGemm.Weights.F16) {
-                if (q8Widened.length < n * cols) q8Widened = new float[n * cols];
-                if (job.q8 != null) VectorGemm.dequantizeActivations(job.q8.values(), job.q8.scales(), 32, n, cols, q8Widened);
-                else VectorGemm.dequantizeActivations(job.q8k.values(), job.q8k.scales(), 256, n, cols, q8Widened);
-            }
             if (job.gemm != null || job.compressedGemm) {
-                // The outer-product tiles read the tokens of one column as one vector.
+                // The outer-product tiles read the tokens of one column as one vector; quantized activations are
+                // widened to the values the integer decode path stands for on the way.
                 if (transposed.length < VectorGemm.transposedStride(n) * cols) transposed = new float[VectorGemm.transposedStride(n) * cols];
-                if (job.compressedGemm) {
-                    if (job.a8 != null) VectorGemm.transpose(q8Widened, 0, n, cols, transposed);
-                    else VectorGemm.transpose(job.x16.data(), job.x16.at(0), n, cols, transposed);
-                } else {
-                    switch (job.gemm) {
-                        case F32 -> VectorGemm.transpose(in.data(), in.at(0), n, cols, transposed);
-                        case F16 -> VectorGemm.transpose(job.x16.data(), job.x16.at(0), n, cols, transposed);
-                        default -> VectorGemm.transpose(q8Widened, 0, n, cols, transposed);
-                    }
-                }
+                if (job.a8 != null) VectorGemm.transposeDequantized(job.a8.values(), job.a8.scales(), cols, n, cols, transposed);
+                else if (job.q8 != null) VectorGemm.transposeDequantized(job.q8.values(), job.q8.scales(), 32, n, cols, transposed);
+                else if (job.q8k != null) VectorGemm.transposeDequantized(job.q8k.values(), job.q8k.scales(), 256, n, cols, transposed);
+                else VectorGemm.transpose(job.x16.data(), job.x16.at(0), n, cols, transposed); // F32, F16 and the F16-activation compressed types
             }
             // Not 2:4 INT8: written out for four rows, its kernel grew too large for the JIT to keep its vectors in
             // registers in every run (AllocationTest saw 290 KB per decode step).

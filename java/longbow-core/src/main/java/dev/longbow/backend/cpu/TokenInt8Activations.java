@@ -41,10 +41,8 @@ final class TokenInt8Activations {
         return scales[t];
     }
 
-    /** The values the quantized rows stand for (q * scale), row after row, for the prefill tiles. */
-    void widen(int n, float[] dst) {
-        for (int t = 0; t < n; t++) {
-            for (int j = 0; j < cols; j++) dst[t * cols + j] = q[t * cols + j] * scales[t];
-        }
+    /** Per-token scales, token t at [t]. */
+    float[] scales() {
+        return scales;
     }
 }

@@ -88,6 +88,26 @@ final class VectorGemm {
     }
 
     /**
+     * As {@link #transpose}, from int8 activations q[t * cols + k] with one scale per block of {@code block} values
+     * (scales[t * cols / block + k / block]; a block of cols for one scale per token): the floats the integer decode
+     * path stands for, q * scale, written straight into the transposed layout.
+     */
+    static void transposeDequantized(byte[] q, float[] scales, int block, int n, int cols, float[] xT) {
+        // Column groups within one block (16 columns, or fewer when the block is not a multiple of 16), so one scale
+        // serves the whole group: a division per element cost a tenth of the prefill.
+        int stride = transposedStride(n), blocks = cols / block, group = Math.min(16, Integer.lowestOneBit(block));
+        for (int k0 = 0; k0 < cols; k0 += group) {
+            int k1 = Math.min(cols, k0 + group);
+            for (int t = 0; t < n; t++) {
+                int from = t * cols;
+                float scale = scales[t * blocks + k0 / block];
+                for (int k = k0; k < k1; k++) xT[k * stride + t] = q[from + k] * scale;
+            }
+            for (int k = k0; k < k1; k++) java.util.Arrays.fill(xT, k * stride + n, (k + 1) * stride, 0f);
+        }
+    }
+
+    /**
      * Rows [r0, r0 + rows) of w (rows at most {@link #OUTER_ROWS}) times the n tokens of the transposed activations
      * xT, into out[outOffset + t * outStride + r]: the rows widened into {@code panel} (at least
      * {@link #outerScratchLength} floats), then {@link #panelOuter}.
@@ -367,21 +387,6 @@ final class VectorGemm {
                         ((FloatVector) q.convertShape(VectorOperators.I2F, F, 0)).mul(factor).intoArray(dst, at + b * 256 + e);
                     }
                 }
-            }
-        }
-    }
-
-    /**
-     * Writes the values block-quantized activations stand for (q * scale), row by row: {@code block} values per scale
-     * (32 for Q8_0, 256 for Q8_K), rows of {@code cols} values, scales {@code cols / block} per row.
-     */
-    static void dequantizeActivations(byte[] q, float[] scales, int block, int n, int cols, float[] dst) {
-        int blocks = cols / block;
-        for (int t = 0; t < n; t++) {
-            for (int b = 0; b < blocks; b++) {
-                float scale = scales[t * blocks + b];
-                int at = t * cols + b * block;
-                for (int j = 0; j < block; j++) dst[at + j] = q[at + j] * scale;
             }
         }
     }
