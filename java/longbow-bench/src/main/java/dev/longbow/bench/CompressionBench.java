@@ -1,25 +1,18 @@
 package dev.longbow.bench;
 
-import de.kherud.llama.InferenceParameters;
 import de.kherud.llama.LlamaModel;
 import de.kherud.llama.ModelParameters;
-import dev.longbow.api.LoadOptions;
-import dev.longbow.api.Longbow;
-import dev.longbow.api.Model;
 import dev.longbow.compress.Compressor;
 import dev.longbow.compress.Pruner;
 import dev.longbow.compress.Pruning;
-import dev.longbow.convert.Synth;
 import dev.longbow.tensor.WeightType;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 /**
  * Decode speed of Longbow's compressed formats (W8A16 INT8 rows, 2:4 F16, 2:4 + INT8) beside llama.cpp's Q8_0 on
@@ -32,8 +25,7 @@ public final class CompressionBench {
     record Row(String shape, String format, long fileBytes, double decode) {}
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> opt = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) opt.put(args[i], args[i + 1]);
+        Map<String, String> opt = SideBySide.options(args);
         List<String> shapes = List.of(opt.getOrDefault("--shapes", "stories110m,llama3.2-1b").split(","));
         int genTokens = Integer.parseInt(opt.getOrDefault("--gen-tokens", "32"));
         int promptTokens = Integer.parseInt(opt.getOrDefault("--prompt-tokens", "16"));
@@ -41,39 +33,29 @@ public final class CompressionBench {
         int rounds = Integer.parseInt(opt.getOrDefault("--rounds", "2"));
         Path dir = Path.of(opt.getOrDefault("--dir", System.getProperty("java.io.tmpdir") + "/longbow-bench"));
         Files.createDirectories(dir);
-        System.setProperty("de.kherud.llama.tmpdir", Files.createTempDirectory("longbow-llama").toString());
+        SideBySide.useTemporaryFolderForLlamaCpp();
 
         List<Row> rows = new ArrayList<>();
         for (String shape : shapes) {
-            Path q8 = synth(dir, shape, WeightType.Q8_0), f16 = synth(dir, shape, WeightType.F16);
+            Path q8 = SideBySide.synth(dir, shape, WeightType.Q8_0), f16 = SideBySide.synth(dir, shape, WeightType.F16);
             Path w8 = dir.resolve(shape + "-w8a16.gguf"), s24 = dir.resolve(shape + "-24-f16.gguf"), s24i8 = dir.resolve(shape + "-24-int8.gguf");
             if (!Files.exists(w8)) Compressor.compress(f16, null, null, Compressor.Mode.W8A16, 0.5, w8);
             if (!Files.exists(s24)) Pruner.prune(f16, null, Pruner.Options.of(Pruning.Method.MAGNITUDE, false), s24, System.err::println);
             if (!Files.exists(s24i8)) Pruner.prune(f16, null, Pruner.Options.of(Pruning.Method.MAGNITUDE, true), s24i8, System.err::println);
-            int[] ids = null;
             String prompt = null;
-            for (Map.Entry<String, Path> e : Map.of("Q8_0", q8, "W8A16 (INT8 rows)", w8, "2:4 F16", s24, "2:4 + INT8", s24i8).entrySet()) {
-                try (Model m = Longbow.load(e.getValue(), LoadOptions.DEFAULT.withThreads(threads).withContextLength(promptTokens + genTokens + 16))) {
-                    if (prompt == null) {
-                        SplittableRandom r = new SplittableRandom(1);
-                        StringBuilder text = new StringBuilder();
-                        for (int i = 1; i < promptTokens; i++) text.append(m.tokenizer().piece(259 + r.nextInt(m.tokenizer().vocabSize() - 259)));
-                        prompt = text.toString().substring(1);
-                        ids = m.tokenizer().encode(prompt, true);
-                    }
-                    double best = 0;
-                    m.benchmark(ids, 4); // warm-up
-                    for (int k = 0; k < rounds; k++) best = Math.max(best, m.benchmark(ids, genTokens).decodeTokensPerSecond());
-                    System.err.printf(Locale.ROOT, "%s %s longbow decode %.2f tok/s%n", shape, e.getKey(), best);
-                    rows.add(new Row(shape, "Longbow " + e.getKey(), Files.size(e.getValue()), best));
-                }
+            for (Map.Entry<String, Path> e : List.of(Map.entry("Q8_0", q8), Map.entry("W8A16 (INT8 rows)", w8), Map.entry("2:4 F16", s24),
+                    Map.entry("2:4 + INT8", s24i8))) {
+                SideBySide.Measured ours = SideBySide.longbowInOwnJvm(e.getValue(), promptTokens, genTokens, threads, rounds);
+                prompt = ours.prompt(); // the same words from every file: one vocabulary per shape
+                System.err.printf(Locale.ROOT, "%s %s longbow decode %.2f tok/s%n", shape, e.getKey(), ours.decode());
+                rows.add(new Row(shape, "Longbow " + e.getKey(), Files.size(e.getValue()), ours.decode()));
             }
             double theirs = 0;
             try (LlamaModel llama = new LlamaModel(new ModelParameters().setModel(q8.toString()).setCtxSize(promptTokens + genTokens + 16)
                     .setThreads(threads).setThreadsBatch(threads).disableLog())) {
-                complete(llama, prompt, 4);
+                SideBySide.complete(llama, prompt, 4);
                 for (int k = 0; k < rounds; k++) {
-                    double first = complete(llama, prompt, 1), all = complete(llama, prompt, 1 + genTokens);
+                    double first = SideBySide.complete(llama, prompt, 1), all = SideBySide.complete(llama, prompt, 1 + genTokens);
                     theirs = Math.max(theirs, genTokens / Math.max(1e-9, all - first));
                 }
             }
@@ -95,20 +77,5 @@ public final class CompressionBench {
             System.out.printf(Locale.ROOT, "| %s | %s | %.1f | %.2f | %.2f× |%n", r.shape(), r.format(), r.fileBytes() / 1e6, r.decode(), r.decode() / ref);
         }
         System.exit(0); // the llama.cpp binding leaves a non-daemon thread behind
-    }
-
-    private static Path synth(Path dir, String shape, WeightType type) throws Exception {
-        Path file = dir.resolve(shape + "-" + type.name().toLowerCase() + ".gguf");
-        if (!Files.exists(file)) {
-            System.err.println("writing " + file);
-            Synth.write(Synth.shape(shape), type, 1, file);
-        }
-        return file;
-    }
-
-    private static double complete(LlamaModel llama, String prompt, int n) {
-        long t0 = System.nanoTime();
-        llama.complete(new InferenceParameters(prompt).setNPredict(n).setTemperature(0f).setCachePrompt(false).setIgnoreEos(true));
-        return (System.nanoTime() - t0) / 1e9;
     }
 }

@@ -1,11 +1,7 @@
 package dev.longbow.bench;
 
-import de.kherud.llama.InferenceParameters;
 import de.kherud.llama.LlamaModel;
 import de.kherud.llama.ModelParameters;
-import dev.longbow.api.LoadOptions;
-import dev.longbow.api.Longbow;
-import dev.longbow.api.Model;
 import dev.longbow.backend.cpu.MemoryBandwidth;
 import dev.longbow.convert.Synth;
 import dev.longbow.tensor.WeightType;
@@ -13,11 +9,9 @@ import dev.longbow.tensor.WeightType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 /**
  * Longbow and llama.cpp (de.kherud:llama's bundled build) on the same GGUF files in one run: prefill and decode
@@ -29,12 +23,7 @@ public final class LlamaCppBench {
                long bytesPerToken, double bandwidth) {}
 
     public static void main(String[] args) throws Exception {
-        if (args.length > 0 && args[0].equals(LONGBOW_ONLY)) {
-            measureLongbow(args);
-            return;
-        }
-        Map<String, String> opt = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) opt.put(args[i], args[i + 1]);
+        Map<String, String> opt = SideBySide.options(args);
         List<String> shapes = List.of(opt.getOrDefault("--shapes", "stories110m,llama3.2-1b").split(","));
         List<String> types = List.of(opt.getOrDefault("--types", "q8_0,q4_0").split(","));
         int promptTokens = Integer.parseInt(opt.getOrDefault("--prompt-tokens", "256"));
@@ -43,8 +32,7 @@ public final class LlamaCppBench {
         int rounds = Integer.parseInt(opt.getOrDefault("--rounds", "3"));
         Path dir = Path.of(opt.getOrDefault("--dir", System.getProperty("java.io.tmpdir") + "/longbow-bench"));
         Files.createDirectories(dir);
-        Path llamaTmp = Files.createTempDirectory("longbow-llama");
-        System.setProperty("de.kherud.llama.tmpdir", llamaTmp.toString());
+        SideBySide.useTemporaryFolderForLlamaCpp();
 
         double bandwidth = MemoryBandwidth.readGigabytesPerSecond(threads, 1L << 30, 5);
         System.err.printf(Locale.ROOT, "read bandwidth with %d threads: %.1f GB/s%n", threads, bandwidth);
@@ -53,11 +41,7 @@ public final class LlamaCppBench {
             for (String typeName : types) {
                 WeightType type = WeightType.parse(typeName);
                 if (type == null) throw new IllegalArgumentException("unknown type " + typeName);
-                Path file = dir.resolve(shape + "-" + typeName + ".gguf");
-                if (!Files.exists(file)) {
-                    System.err.println("writing " + file);
-                    Synth.write(Synth.shape(shape), type, 1, file);
-                }
+                Path file = SideBySide.synth(dir, shape, type);
                 rows.add(measure(shape, typeName, file, promptTokens, genTokens, threads, rounds, bandwidth));
             }
         }
@@ -74,73 +58,26 @@ public final class LlamaCppBench {
         System.exit(0); // the llama.cpp binding leaves a non-daemon thread behind
     }
 
-    private static final String LONGBOW_ONLY = "--longbow-only";
-
     private static Row measure(String shape, String type, Path file, int promptTokens, int genTokens, int threads, int rounds,
                                double bandwidth) throws Exception {
-        // Longbow runs in a JVM of its own for each file, as a user runs it: in one JVM the kernels of the files
-        // measured before stay compiled for their types, and the later files ran at half speed (Q4_K prefill).
-        List<String> command = new ArrayList<>();
-        command.add(ProcessHandle.current().info().command().orElse("java"));
-        command.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), LlamaCppBench.class.getName(), LONGBOW_ONLY,
-                file.toString(), String.valueOf(promptTokens), String.valueOf(genTokens), String.valueOf(threads), String.valueOf(rounds)));
-        Process child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        String[] out = new String(child.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim().split("\n");
-        if (child.waitFor() != 0) throw new IllegalStateException("the Longbow measurement of " + file + " failed: " + String.join(" ", out));
-        String[] last = out[out.length - 1].split(" ");
-        String prompt = new String(java.util.Base64.getDecoder().decode(out[out.length - 2]), java.nio.charset.StandardCharsets.UTF_8);
-        double ourPrefill = Double.parseDouble(last[0]), ourDecode = Double.parseDouble(last[1]);
-        long bytesPerToken = Long.parseLong(last[2]);
-        System.err.printf(Locale.ROOT, "%s %s longbow: prefill %.1f tok/s, decode %.2f tok/s%n", shape, type, ourPrefill, ourDecode);
+        SideBySide.Measured ours = SideBySide.longbowInOwnJvm(file, promptTokens, genTokens, threads, rounds);
+        String prompt = ours.prompt();
+        System.err.printf(Locale.ROOT, "%s %s longbow: prefill %.1f tok/s, decode %.2f tok/s%n", shape, type, ours.prefill(), ours.decode());
 
         double theirPrefill = 0, theirDecode = 0;
         try (LlamaModel llama = new LlamaModel(new ModelParameters().setModel(file.toString()).setCtxSize(promptTokens + genTokens + 16)
                 .setThreads(threads).setThreadsBatch(threads).setBatchSize(promptTokens).setUbatchSize(promptTokens).disableLog())) {
             int counted = llama.encode(prompt).length + 1; // + BOS
             if (counted != promptTokens) throw new IllegalStateException("llama.cpp reads the prompt as " + counted + " tokens, not " + promptTokens);
-            complete(llama, prompt, 4); // warm-up
+            SideBySide.complete(llama, prompt, 4); // warm-up
             for (int k = 0; k < rounds; k++) {
-                double first = complete(llama, prompt, 1);
-                double all = complete(llama, prompt, 1 + genTokens);
+                double first = SideBySide.complete(llama, prompt, 1);
+                double all = SideBySide.complete(llama, prompt, 1 + genTokens);
                 theirPrefill = Math.max(theirPrefill, promptTokens / first);
                 theirDecode = Math.max(theirDecode, genTokens / Math.max(1e-9, all - first));
             }
         }
         System.err.printf(Locale.ROOT, "%s %s llama.cpp: prefill %.1f tok/s, decode %.2f tok/s%n", shape, type, theirPrefill, theirDecode);
-        return new Row(shape, type, ourPrefill, ourDecode, theirPrefill, theirDecode, bytesPerToken, bandwidth);
-    }
-
-    /**
-     * In the child JVM: prints the prompt it made in Base64 (words the made-up vocabulary holds whole, so both engines see
-     * exactly promptTokens tokens, BOS included), then "prefill decode bytesPerToken", best of the rounds.
-     */
-    private static void measureLongbow(String[] args) throws Exception {
-        Path file = Path.of(args[1]);
-        int promptTokens = Integer.parseInt(args[2]), genTokens = Integer.parseInt(args[3]);
-        int threads = Integer.parseInt(args[4]), rounds = Integer.parseInt(args[5]);
-        try (Model m = Longbow.load(file, LoadOptions.DEFAULT.withThreads(threads).withContextLength(promptTokens + genTokens + 16))) {
-            SplittableRandom r = new SplittableRandom(1);
-            StringBuilder text = new StringBuilder();
-            for (int i = 1; i < promptTokens; i++) text.append(m.tokenizer().piece(259 + r.nextInt(m.tokenizer().vocabSize() - 259)));
-            String prompt = text.toString().substring(1);
-            int[] ids = m.tokenizer().encode(prompt, true);
-            if (ids.length != promptTokens) throw new IllegalStateException("prompt encodes to " + ids.length + " tokens, not " + promptTokens);
-            double prefill = 0, decode = 0;
-            for (int k = 0; k < rounds; k++) {
-                Model.BenchmarkResult b = m.benchmark(ids, genTokens);
-                prefill = Math.max(prefill, b.prefillTokensPerSecond());
-                decode = Math.max(decode, b.decodeTokensPerSecond());
-            }
-            System.out.println(java.util.Base64.getEncoder().encodeToString(prompt.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-            System.out.println(prefill + " " + decode + " " + m.decodeBytesPerToken());
-        }
-    }
-
-    /** Seconds for one completion of {@code n} tokens with nothing cached from the last one. */
-    private static double complete(LlamaModel llama, String prompt, int n) {
-        long t0 = System.nanoTime();
-        llama.complete(new InferenceParameters(prompt).setNPredict(n).setTemperature(0f).setCachePrompt(false).setIgnoreEos(true));
-        return (System.nanoTime() - t0) / 1e9;
+        return new Row(shape, type, ours.prefill(), ours.decode(), theirPrefill, theirDecode, ours.bytesPerToken(), bandwidth);
     }
 }
