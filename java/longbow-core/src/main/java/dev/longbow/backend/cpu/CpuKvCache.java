@@ -265,26 +265,20 @@ final class CpuKvCache implements KvCache {
 
     /**
      * Scores q · key of head {@code kvHead} for the consecutive positions [first, first + count), into
-     * scores[at, at + count): each exactly what {@link #dotKey} gives, without its lookups per key, F32 keys 16 at a
-     * time where the head dimension allows ({@link VectorKernels#dotRows16}).
+     * scores[at, at + count): each exactly what {@link #dotKey} gives, F32 keys 16 at a time where the head dimension
+     * allows ({@link VectorKernels#dotRows16}), the others one by one.
      */
     void dotKeys(float[] q, int qo, int layer, int first, int count, int kvHead, float[] scores, int at) {
         long stride = (long) kvDim * elementBytes;
         for (int j = 0; j < count; ) {
-            int pos = first + j, run = Math.min(count - j, BLOCK_POSITIONS - (pos & POSITION_MASK));
-            MemorySegment block = table[pos >>> BLOCK_SHIFT];
-            long key = at(layer, pos, kvHead);
-            int k = 0;
+            int pos = first + j, run = Math.min(count - j, BLOCK_POSITIONS - (pos & POSITION_MASK)), k = 0;
             if (type == KvType.F32 && VectorKernels.dotRows16Fits(headDim)) {
-                for (; k + 16 <= run; k += 16, key += 16 * stride) VectorKernels.dotRows16(q, qo, block, key, stride, headDim, scores, at + j + k);
+                MemorySegment block = table[pos >>> BLOCK_SHIFT];
+                for (long key = at(layer, pos, kvHead); k + 16 <= run; k += 16, key += 16 * stride) {
+                    VectorKernels.dotRows16(q, qo, block, key, stride, headDim, scores, at + j + k);
+                }
             }
-            for (; k < run; k++, key += stride) {
-                scores[at + j + k] = switch (type) {
-                    case F32 -> VectorKernels.dot(q, qo, block, key, headDim);
-                    case F16 -> VectorKernels.dotF16(block, key, q, qo, headDim);
-                    case Q8 -> VectorKernels.dotI8(q, qo, block, key, headDim) * keyScale(block, layer, pos + k, kvHead);
-                };
-            }
+            for (; k < run; k++) scores[at + j + k] = dotKey(q, qo, layer, pos + k, kvHead);
             j += run;
         }
     }

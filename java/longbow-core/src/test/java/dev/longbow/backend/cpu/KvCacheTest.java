@@ -19,9 +19,9 @@ class KvCacheTest {
     private static final int B = CpuKvCache.BLOCK_POSITIONS;
 
     private static void write(CpuKvCache c, int from, int to, SplittableRandom r) {
-        float[] k = new float[KV_DIM], v = new float[KV_DIM];
+        float[] k = new float[c.kvDim], v = new float[c.kvDim];
         for (int pos = from; pos < to; pos++) {
-            for (int i = 0; i < KV_DIM; i++) {
+            for (int i = 0; i < c.kvDim; i++) {
                 k[i] = (float) r.nextGaussian();
                 v[i] = (float) r.nextGaussian();
             }
@@ -36,14 +36,7 @@ class KvCacheTest {
             for (KvType type : KvType.values()) {
                 try (CpuKvCache c = new CpuKvCache(LAYERS, 512, KV_HEADS, headDim, type)) {
                     SplittableRandom r = new SplittableRandom(headDim);
-                    float[] k = new float[KV_HEADS * headDim], v = new float[KV_HEADS * headDim];
-                    for (int pos = 0; pos < 3 * B; pos++) {
-                        for (int i = 0; i < k.length; i++) {
-                            k[i] = (float) r.nextGaussian();
-                            v[i] = (float) r.nextGaussian();
-                        }
-                        for (int l = 0; l < LAYERS; l++) c.store(l, pos, k, 0, v, 0);
-                    }
+                    write(c, 0, 3 * B, r);
                     float[] q = new float[headDim], weights = new float[3 * B];
                     for (int i = 0; i < headDim; i++) q[i] = (float) r.nextGaussian();
                     for (int i = 0; i < weights.length; i++) weights[i] = (float) r.nextDouble();
