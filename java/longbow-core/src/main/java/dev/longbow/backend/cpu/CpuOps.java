@@ -262,7 +262,7 @@ public final class CpuOps implements Ops {
                             case BF16 -> VectorKernels.dotBF16(data, ro, in.data(), in.at(t), cols);
                             case Q8_0 -> VectorKernels.dotQ8_0(data, ro, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks);
                             case Q4_0 -> VectorKernels.dotQ4_0(data, ro, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks);
-                            case Q4_K -> VectorKernels.dotQ4_K(data, ro, q8k.wideValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
+                            case Q4_K -> VectorKernels.dotQ4_K(data, ro, q8k.nibbleOrderedValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
                                     q8k.sums32(), q8k.sums32Offset(t), superBlocks);
                             case Q5_K -> VectorKernels.dotQ5_K(data, ro, q8k.wideValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
                                     q8k.sums32(), q8k.sums32Offset(t), superBlocks);

@@ -23,6 +23,8 @@ final class Q8KActivations {
     // The same, as the vector kernels read them: values widened to short once here rather than in every dot
     // product, and sums per 32 (one per Q4_K/Q5_K sub-block).
     private short[] wide = new short[0];
+    /** The same values in {@link VectorKernels#Q4K_NIBBLE_ORDER}, the order the Q4_K kernel reads them in. */
+    private short[] nibbleOrdered = new short[0];
     private int[] sums32 = new int[0];
     private int blocks;
 
@@ -34,6 +36,7 @@ final class Q8KActivations {
         if (scales.length < n * blocks) scales = new float[n * blocks];
         if (sums.length < n * blocks * 16) sums = new short[n * blocks * 16];
         if (wide.length < n * cols) wide = new short[n * cols];
+        if (nibbleOrdered.length < n * cols) nibbleOrdered = new short[n * cols];
         if (sums32.length < n * blocks * 8) sums32 = new int[n * blocks * 8];
         float[] d = x.data();
         for (int t = 0; t < n; t++) {
@@ -58,6 +61,7 @@ final class Q8KActivations {
                     for (int i = 0; i < 16; i++) sum += q[qo + g * 16 + i];
                     sums[blk * 16 + g] = (short) sum;
                 }
+                for (int p = 0; p < QK; p++) nibbleOrdered[qo + p] = wide[qo + VectorKernels.Q4K_NIBBLE_ORDER[p]];
                 for (int k = 0; k < 8; k++) sums32[blk * 8 + k] = sums[blk * 16 + 2 * k] + sums[blk * 16 + 2 * k + 1];
                 scales[blk] = amax == 0 ? 0 : 1 / iscale; // an all-zero block: GGML stores d = 0 and zero values
             }
@@ -79,6 +83,10 @@ final class Q8KActivations {
 
     short[] wideValues() {
         return wide;
+    }
+
+    short[] nibbleOrderedValues() {
+        return nibbleOrdered;
     }
 
     int[] sums32() {

@@ -301,13 +301,14 @@ final class VectorKernels {
     }
 
     /**
-     * Adjacent lanes of a short vector added in int lanes (int lane i gets s[2i] + s[2i + 1]), by shifts within each
-     * int rather than by folding the vector's halves and widening them (two shuffles): the kernels add these lanes up
-     * as exact integers, so which lanes pair up does not change their results.
+     * Adjacent lanes of a short vector added in int lanes (int lane i gets s[2i] + s[2i + 1]): each int plus itself
+     * shifted up by 16 bits holds the sum in its upper half (the lower half adds nothing that carries), which an
+     * arithmetic shift brings down. Exact while each pair's sum fits in a short, as the kernels' sums do; which lanes
+     * pair up does not change their results, since they add these lanes up as exact integers.
      */
     private static IntVector pairSums(ShortVector s) {
         IntVector v = s.reinterpretAsInts();
-        return v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16));
+        return v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
     }
 
     private static ShortVector widen(ByteVector b) {
@@ -318,36 +319,90 @@ final class VectorKernels {
         return widen(ByteVector.fromMemorySegment(B_HALF, w, at, LE));
     }
 
+    private static final VectorSpecies<Byte> B_FULL = VectorSpecies.of(byte.class, F.vectorShape());
+    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
     /**
-     * Q4_K weights (144-byte super-blocks of 256) against Q8_K activations (given as shorts, with sums per 32). Per
-     * super-block the integer sum of scale * q * x is exact: products in short lanes (at most 15 * 127), the two
-     * halves of each vector folded (still within a short), widened and scaled in int lanes, and the lanes added (in
-     * any order: integers, so the result cannot depend on the JIT). Only then does float arithmetic start, once per
-     * super-block, as in GGML's kernels: times d, summed in order; the min terms, dmin * sum(min * sum of x), are
-     * summed apart and subtracted at the end. Weights are widened to short before they are split into nibbles: x86 has
-     * no byte shifts.
+     * Where {@link #dotQ4_K} reads each activation of a super-block from: position p of the nibble-ordered block holds
+     * element Q4K_NIBBLE_ORDER[p]. One load of a Q4_K block's nibbles into short lanes gives four nibbles per lane,
+     * taken out by a shift and a mask each; laying the activations out in that order once per matmul (every row shares
+     * them) spares each row the shuffles that would otherwise bring the nibbles into element order.
      */
-    static float dotQ4_K(MemorySegment w, long offset, short[] x, int xo, float[] xScales, int so, int[] sums32, int s32o, int blocks) {
-        int step = S_FULL.length();
-        float total = 0;
-        for (int b = 0; b < blocks; b++) {
-            long base = offset + 144L * b;
-            int u0 = w.get(I32_LE, base + 4), u2 = w.get(I32_LE, base + 12);
-            int scales03 = u0 & 0x3f3f3f3f, scales47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
-            int xb = xo + 256 * b;
-            IntVector isum = IntVector.zero(I);
-            for (int j = 0; j < 32; j += step) {
-                for (int c = 0; c < 4; c++) {
-                    int scalePair = (c < 2 ? scales03 : scales47) >>> (16 * (c & 1));
-                    ShortVector packed = loadWidened(w, base + 16 + 32L * c + j);
-                    ShortVector lo = packed.and((short) 0x0F), hi = packed.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F);
-                    isum = isum.add(pairSums(lo.mul(ShortVector.fromArray(S_FULL, x, xb + 64 * c + j))).mul(scalePair & 0xFF))
-                            .add(pairSums(hi.mul(ShortVector.fromArray(S_FULL, x, xb + 64 * c + 32 + j))).mul((scalePair >>> 8) & 0xFF));
+    static final int[] Q4K_NIBBLE_ORDER = new int[256];
+    /** Per int lane of a Q4_K load, the shift that brings its sub-block's scale (low nibbles; +8 for high) to the low byte. */
+    private static final IntVector Q4K_SCALE_SHIFT, Q4K_SCALE_SHIFT_HIGH;
+    private static final IntVector MIN_SHIFT = IntVector.fromArray(I8, new int[]{0, 8, 16, 24, 0, 8, 16, 24}, 0);
+    private static final VectorMask<Integer> UPPER_FOUR = VectorMask.fromLong(I8, 0xF0);
+
+    static {
+        int shorts = S_FULL.length();
+        // Load k holds bytes [2 * shorts * k, 2 * shorts * (k + 1)) of the 128 nibble bytes; short lane i holds bytes
+        // 2i and 2i + 1 of it, whose nibbles n = 0..3 are (low of 2i, high of 2i, low of 2i + 1, high of 2i + 1).
+        for (int k = 0; k < 128 / (2 * shorts); k++) {
+            for (int n = 0; n < 4; n++) {
+                for (int i = 0; i < shorts; i++) {
+                    int at = 2 * shorts * k + 2 * i + (n >> 1);
+                    Q4K_NIBBLE_ORDER[4 * shorts * k + shorts * n + i] = 64 * (at / 32) + 32 * (n & 1) + at % 32;
                 }
             }
-            total += Float.float16ToFloat(w.get(I16_LE, base)) * xScales[so + b] * isum.reduceLanes(VectorOperators.ADD);
         }
-        return total - minTerms(w, offset, 144, xScales, so, sums32, s32o, blocks);
+        int[] shift = new int[I.length()];
+        for (int j = 0; j < shift.length; j++) shift[j] = 16 * ((4 * j) / 32); // int lane j: bytes 4j..4j+3, pair c = 4j / 32
+        Q4K_SCALE_SHIFT = IntVector.fromArray(I, shift, 0);
+        Q4K_SCALE_SHIFT_HIGH = Q4K_SCALE_SHIFT.add(8);
+    }
+
+    /**
+     * Q4_K weights (144-byte super-blocks of 256) against Q8_K activations given as shorts in {@link #Q4K_NIBBLE_ORDER}
+     * (with sums per 32 for the min terms). Each nibble is multiplied by its activation in short lanes (at most 15 *
+     * 127; two of a sub-block added, still within a short), adjacent lanes added into int lanes and multiplied by
+     * their sub-block's scale there: exact integers per lane and super-block, then float, times d, across
+     * super-blocks. The min terms, dmin * sum(min * sum of x), go through eight int lanes beside them. Weights are
+     * never widened: x86 has no byte shifts, but short lanes hold two bytes, four nibbles.
+     */
+    static float dotQ4_K(MemorySegment w, long offset, short[] x, int xo, float[] xScales, int so, int[] sums32, int s32o, int blocks) {
+        int shorts = S_FULL.length();
+        FloatVector acc = FloatVector.zero(F), minAcc = FloatVector.zero(F8);
+        for (int b = 0; b < blocks; b++) {
+            long base = offset + 144L * b;
+            int u0 = w.get(I32_LE, base + 4), u1 = w.get(I32_LE, base + 8), u2 = w.get(I32_LE, base + 12);
+            int scales03 = u0 & 0x3f3f3f3f, scales47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
+            int mins03 = u1 & 0x3f3f3f3f, mins47 = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
+            int xb = xo + 256 * b;
+            IntVector isum = IntVector.zero(I);
+            for (int k = 0; k < 128 / (2 * shorts); k++) {
+                int scales = 2 * shorts * k < 64 ? scales03 : scales47;
+                IntVector low, high;
+                if (shorts == 32) { // one load spans two pairs of sub-blocks: each int lane shifts its own scale down
+                    IntVector both = IntVector.broadcast(I, scales);
+                    low = both.lanewise(VectorOperators.LSHR, Q4K_SCALE_SHIFT).and(0xFF);
+                    high = both.lanewise(VectorOperators.LSHR, Q4K_SCALE_SHIFT_HIGH).and(0xFF);
+                } else {
+                    int shift = 16 * (k & 1);
+                    low = IntVector.broadcast(I, (scales >>> shift) & 0xFF);
+                    high = IntVector.broadcast(I, (scales >>> (shift + 8)) & 0xFF);
+                }
+                ShortVector v = ByteVector.fromMemorySegment(B_FULL, w, base + 16 + 2L * shorts * k, LE).reinterpretAsShorts();
+                int xk = xb + 4 * shorts * k;
+                ShortVector lows = v.and((short) 0xF).mul(ShortVector.fromArray(S_FULL, x, xk))
+                        .add(v.lanewise(VectorOperators.LSHR, 8).and((short) 0xF).mul(ShortVector.fromArray(S_FULL, x, xk + 2 * shorts)));
+                ShortVector highs = v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF).mul(ShortVector.fromArray(S_FULL, x, xk + shorts))
+                        .add(v.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S_FULL, x, xk + 3 * shorts)));
+                isum = isum.add(pairSums(lows).mul(low)).add(pairSums(highs).mul(high));
+            }
+            float dx = xScales[so + b];
+            acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16_LE, base)) * dx), acc);
+            IntVector mins = IntVector.broadcast(I8, mins03).blend(IntVector.broadcast(I8, mins47), UPPER_FOUR).lanewise(VectorOperators.LSHR, MIN_SHIFT).and(0xFF);
+            minAcc = ((FloatVector) mins.mul(IntVector.fromArray(I8, sums32, s32o + 8 * b)).convertShape(VectorOperators.I2F, F8, 0))
+                    .fma(FloatVector.broadcast(F8, Float.float16ToFloat(w.get(I16_LE, base + 2)) * dx), minAcc);
+        }
+        acc = acc.add(acc.rearrange(ROTATE_1));
+        acc = acc.add(acc.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
+        minAcc = minAcc.add(minAcc.rearrange(NARROW_1));
+        minAcc = minAcc.add(minAcc.rearrange(NARROW_2));
+        minAcc = minAcc.add(minAcc.rearrange(NARROW_3));
+        return acc.lane(0) - minAcc.lane(0); // sums written out
     }
 
     /** Q5_K weights (176-byte super-blocks: Q4_K's plus 32 bytes of fifth bits) against Q8_K activations. */

@@ -80,6 +80,13 @@ class AllocationTest {
                 assertTrue(perStep < 64, model.getFileName() + ", " + threads + " threads: " + perStep + " bytes allocated per decode step");
             }
         }
+        // K-quants, in the smallest shape whose rows fill their super-blocks of 256.
+        for (WeightType type : new WeightType[]{WeightType.Q4_K, WeightType.Q5_K, WeightType.Q6_K}) {
+            Path file = dir.resolve(type + ".gguf");
+            dev.longbow.convert.Synth.write(dev.longbow.convert.Synth.shape("tiny-256"), type, 7, file);
+            long perStep = bytesPerDecodeStep(file, 2, 16, ContextOptions.DEFAULT);
+            assertTrue(perStep < 64, type + ": " + perStep + " bytes allocated per decode step");
+        }
         // Longbow's compressed weight types (INT8 rows for W8A16 and W8A8, 2:4 in F16 and INT8) on every linear layer.
         for (WeightType type : new WeightType[]{WeightType.I8_ROW, WeightType.I8_ROW_A8, WeightType.S24_F16, WeightType.S24_I8}) {
             Path file = dir.resolve(type + ".gguf");
