@@ -36,6 +36,21 @@ public interface Ops extends AutoCloseable {
     /** out[t] = W x[t] (+ bias when not null), W of shape {out.cols, x.cols}. */
     void matmul(Act out, Act x, Tensor w, Tensor bias, int n);
 
+    /**
+     * Three matrices applied to the same input (q, k and v), or two with the third triple null: the results of as
+     * many matmul calls, which a backend may compute in one pass over its threads with the input prepared once.
+     */
+    default void matmuls(Act x, int n, Act out0, Tensor w0, Tensor bias0, Act out1, Tensor w1, Tensor bias1, Act out2, Tensor w2, Tensor bias2) {
+        matmul(out0, x, w0, bias0, n);
+        matmul(out1, x, w1, bias1, n);
+        if (out2 != null) matmul(out2, x, w2, bias2, n);
+    }
+
+    /** Two matrices applied to the same input (the feed-forward gate and up): {@link #matmuls} with two. */
+    default void matmuls(Act x, int n, Act out0, Tensor w0, Act out1, Tensor w1) {
+        matmuls(x, n, out0, w0, null, out1, w1, null, null, null, null);
+    }
+
     /** Rotates each head of x[t] by the angles of position startPos + t. */
     void rope(Act x, int heads, Rope rope, int startPos, int n);
 

@@ -342,9 +342,7 @@ public final class Transformer {
 
             // Attention block: x += Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
             ops.rmsnorm(a.xb, a.x, w.attnNorm(), config.normEps(), n);
-            ops.matmul(a.q, a.xb, w.wq(), w.bq(), n);
-            ops.matmul(a.k, a.xb, w.wk(), w.bk(), n);
-            ops.matmul(a.v, a.xb, w.wv(), w.bv(), n);
+            ops.matmuls(a.xb, n, a.q, w.wq(), w.bq(), a.k, w.wk(), w.bk(), a.v, w.wv(), w.bv());
             if (batch == null) attend(ops, a, l, a.q, a.k, a.v, a.attn, startPos, n);
             else for (int i = 0; i < n; i++) attend(ops, batch.seqs[i], l, batch.q[i], batch.k[i], batch.v[i], batch.attn[i], batch.positions[i], 1);
             ops.matmul(a.xb, a.attn, w.wo(), null, n);
@@ -352,8 +350,7 @@ public final class Transformer {
 
             // Feed-forward block: x += W2 · (silu(W1·norm(x)) * W3·norm(x))
             ops.rmsnorm(a.xb, a.x, w.ffnNorm(), config.normEps(), n);
-            ops.matmul(a.hb, a.xb, w.wGate(), null, n);
-            ops.matmul(a.hb2, a.xb, w.wUp(), null, n);
+            ops.matmuls(a.xb, n, a.hb, w.wGate(), a.hb2, w.wUp());
             ops.swiglu(a.hb, a.hb2, n);
             ops.matmul(a.xb, a.hb, w.wDown(), null, n);
             ops.add(a.x, a.xb, n);

@@ -51,7 +51,12 @@ public final class CpuOps implements Ops {
     private final CpuAct[] f16Views = new CpuAct[4];
     private int nextF16View;
     private float[] transposed = new float[0];
-    private final MatmulJob matmulJob = new MatmulJob();
+    private final MatmulJob[] matmulJobs = {new MatmulJob(), new MatmulJob(), new MatmulJob()};
+    private final FusedJob fusedJob = new FusedJob();
+    /** The input the quantized forms below were made from in this matmuls call; null when none is. */
+    private CpuAct preparedFor;
+    private boolean q8Ready, q8kReady, a8Ready;
+    private CpuAct x16Ready;
     private final CpuAttention attentionJob;
 
     public CpuOps(int threads) {
@@ -150,51 +155,125 @@ public final class CpuOps implements Ops {
 
     @Override
     public void matmul(Act out, Act x, Tensor w, Tensor bias, int n) {
-        CpuAct o = (CpuAct) out, in = (CpuAct) x;
+        matmuls(x, n, out, w, bias, null, null, null, null, null, null);
+    }
+
+    /**
+     * Decode runs the matrices as one job over the pool, its tasks the bands of each matrix in turn, so the threads
+     * meet once instead of once per matrix and the input is quantized once. Prefill runs them one after another:
+     * each fills the threads on its own, and they share the transposed activations buffer.
+     */
+    @Override
+    public void matmuls(Act x, int n, Act out0, Tensor w0, Tensor bias0, Act out1, Tensor w1, Tensor bias1, Act out2, Tensor w2, Tensor bias2) {
+        CpuAct in = (CpuAct) x;
+        synchronized (pool) {
+            boolean oneAtATime = kernels != Kernels.VECTOR || n >= GEMM_MIN_TOKENS;
+            preparedFor = null;
+            int tasks = 0;
+            long work = 0;
+            int parts = out1 == null ? 1 : out2 == null ? 2 : 3;
+            for (int p = 0; p < parts; p++) {
+                MatmulJob job = matmulJobs[p];
+                Act out = p == 0 ? out0 : p == 1 ? out1 : out2;
+                Tensor w = p == 0 ? w0 : p == 1 ? w1 : w2;
+                Tensor bias = p == 0 ? bias0 : p == 1 ? bias1 : bias2;
+                int jobTasks = prepare(job, (CpuAct) out, in, w, bias, n);
+                if (oneAtATime) {
+                    parallel(jobTasks, (long) w.rows() * w.cols() * n, job);
+                    job.clear();
+                } else {
+                    fusedJob.firstTask[p] = tasks;
+                    tasks += jobTasks;
+                    work += (long) w.rows() * w.cols() * n;
+                }
+            }
+            if (!oneAtATime) {
+                fusedJob.firstTask[parts] = tasks;
+                fusedJob.parts = parts;
+                parallel(tasks, work, parts == 1 ? matmulJobs[0] : fusedJob);
+                for (int p = 0; p < parts; p++) matmulJobs[p].clear();
+            }
+            preparedFor = null;
+        }
+    }
+
+    /**
+     * Sets up {@code job} for one matrix and returns its task count. Quantized forms of the input are made once per
+     * {@link #matmuls} call, whichever of its matrices asks first ({@link #preparedFor}).
+     */
+    private int prepare(MatmulJob job, CpuAct o, CpuAct in, Tensor w, Tensor bias, int n) {
         int rows = w.rows(), cols = w.cols();
         if (cols != in.cols() || rows != o.cols()) {
             throw new IllegalArgumentException(w.name() + " " + rows + "x" + cols + " applied to " + in.cols() + " -> " + o.cols());
         }
-        float[] b = bias == null ? null : vector(bias);
-        synchronized (pool) {
-            MatmulJob job = matmulJob;
-            job.out = o;
-            job.in = in;
-            job.w = w;
-            job.bias = b;
-            job.n = n;
-            // Block-quantized weights meet activations quantized to Q8_0 blocks, as llama.cpp computes them.
-            job.q8 = w.type() == WeightType.Q8_0 || w.type() == WeightType.Q4_0 ? q8.quantize(in, n) : null;
-            // K-quant weights meet activations quantized to Q8_K super-blocks of 256, again as llama.cpp does.
-            boolean kQuant = w.type() == WeightType.Q4_K || w.type() == WeightType.Q5_K || w.type() == WeightType.Q6_K;
-            job.q8k = kQuant ? q8k.quantize(in, n) : null;
-            // Likewise F16 weights (dense or 2:4) meet activations rounded to F16.
-            job.x16 = w.type() == WeightType.F16 || w.type() == WeightType.S24_F16 ? roundedToF16(in, n) : in;
-            // W8A8 weights meet activations quantized per token.
-            job.a8 = w.type() == WeightType.I8_ROW_A8 ? a8.quantize(in, n) : null;
-            job.gemm = kernels == Kernels.VECTOR && n >= GEMM_MIN_TOKENS ? gemmWeights(w.type(), cols) : null;
-            job.compressedGemm = kernels == Kernels.VECTOR && n >= GEMM_MIN_TOKENS && w.type().sectioned()
-                    && VectorGemm.supports(cols, VectorGemm.Weights.F32);
-            if (job.gemm != null || job.compressedGemm) {
-                // The outer-product tiles read the tokens of one column as one vector; quantized activations are
-                // widened to the values the integer decode path stands for on the way.
-                if (transposed.length < VectorGemm.transposedStride(n) * cols) transposed = new float[VectorGemm.transposedStride(n) * cols];
-                if (job.a8 != null) VectorGemm.transposeDequantized(job.a8.values(), job.a8.scales(), cols, n, cols, transposed);
-                else if (job.q8 != null) VectorGemm.transposeDequantized(job.q8.values(), job.q8.scales(), 32, n, cols, transposed);
-                else if (job.q8k != null) VectorGemm.transposeDequantized(job.q8k.values(), job.q8k.scales(), 256, n, cols, transposed);
-                else VectorGemm.transpose(job.x16.data(), job.x16.at(0), n, cols, transposed); // F32, F16 and the F16-activation compressed types
-            }
-            // Not 2:4 INT8: written out for four rows, its kernel grew too large for the JIT to keep its vectors in
-            // registers in every run (AllocationTest saw 290 KB per decode step).
-            job.quarters = kernels == Kernels.VECTOR && job.gemm == null && !job.compressedGemm && rows % 4 == 0
-                    && (job.q8 != null || w.type() == WeightType.I8_ROW);
-            int bandRows = job.quarters ? rows / 4 : rows;
-            parallel((bandRows + ROWS_PER_TASK - 1) / ROWS_PER_TASK, (long) rows * cols * n, job);
-            job.out = job.in = job.x16 = null;
-            job.w = null;
-            job.q8 = null;
-            job.q8k = null;
-            job.a8 = null;
+        if (preparedFor != in) {
+            preparedFor = in;
+            q8Ready = q8kReady = a8Ready = false;
+            x16Ready = null;
+        }
+        job.out = o;
+        job.in = in;
+        job.w = w;
+        job.bias = bias == null ? null : vector(bias);
+        job.n = n;
+        WeightType type = w.type();
+        // Block-quantized weights meet activations quantized to Q8_0 blocks, as llama.cpp computes them.
+        job.q8 = null;
+        if (type == WeightType.Q8_0 || type == WeightType.Q4_0) {
+            if (!q8Ready) q8.quantize(in, n);
+            q8Ready = true;
+            job.q8 = q8;
+        }
+        // K-quant weights meet activations quantized to Q8_K super-blocks of 256, again as llama.cpp does.
+        job.q8k = null;
+        if (type == WeightType.Q4_K || type == WeightType.Q5_K || type == WeightType.Q6_K) {
+            if (!q8kReady) q8k.quantize(in, n);
+            q8kReady = true;
+            job.q8k = q8k;
+        }
+        // Likewise F16 weights (dense or 2:4) meet activations rounded to F16.
+        job.x16 = in;
+        if (type == WeightType.F16 || type == WeightType.S24_F16) {
+            if (x16Ready == null) x16Ready = roundedToF16(in, n);
+            job.x16 = x16Ready;
+        }
+        // W8A8 weights meet activations quantized per token.
+        job.a8 = null;
+        if (type == WeightType.I8_ROW_A8) {
+            if (!a8Ready) a8.quantize(in, n);
+            a8Ready = true;
+            job.a8 = a8;
+        }
+        job.gemm = kernels == Kernels.VECTOR && n >= GEMM_MIN_TOKENS ? gemmWeights(type, cols) : null;
+        job.compressedGemm = kernels == Kernels.VECTOR && n >= GEMM_MIN_TOKENS && type.sectioned()
+                && VectorGemm.supports(cols, VectorGemm.Weights.F32);
+        if (job.gemm != null || job.compressedGemm) {
+            // The outer-product tiles read the tokens of one column as one vector; quantized activations are
+            // widened to the values the integer decode path stands for on the way.
+            if (transposed.length < VectorGemm.transposedStride(n) * cols) transposed = new float[VectorGemm.transposedStride(n) * cols];
+            if (job.a8 != null) VectorGemm.transposeDequantized(job.a8.values(), job.a8.scales(), cols, n, cols, transposed);
+            else if (job.q8 != null) VectorGemm.transposeDequantized(job.q8.values(), job.q8.scales(), 32, n, cols, transposed);
+            else if (job.q8k != null) VectorGemm.transposeDequantized(job.q8k.values(), job.q8k.scales(), 256, n, cols, transposed);
+            else VectorGemm.transpose(job.x16.data(), job.x16.at(0), n, cols, transposed); // F32, F16 and the F16-activation compressed types
+        }
+        // Not 2:4 INT8: written out for four rows, its kernel grew too large for the JIT to keep its vectors in
+        // registers in every run (AllocationTest saw 290 KB per decode step).
+        job.quarters = kernels == Kernels.VECTOR && job.gemm == null && !job.compressedGemm && rows % 4 == 0
+                && (job.q8 != null || type == WeightType.I8_ROW);
+        int bandRows = job.quarters ? rows / 4 : rows;
+        return (bandRows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+    }
+
+    /** The tasks of up to three matrices' jobs, numbered one matrix after another. */
+    private final class FusedJob implements java.util.function.IntConsumer {
+        final int[] firstTask = new int[4];
+        int parts;
+
+        @Override
+        public void accept(int task) {
+            int p = 0;
+            while (p + 1 < parts && task >= firstTask[p + 1]) p++;
+            matmulJobs[p].accept(task - firstTask[p]);
         }
     }
 
@@ -227,21 +306,31 @@ public final class CpuOps implements Ops {
         boolean quarters;
         int n;
 
+        /** Drops the references a finished job holds (activations, weights), so they are not kept alive between calls. */
+        void clear() {
+            out = in = x16 = null;
+            w = null;
+            bias = null;
+            q8 = null;
+            q8k = null;
+            a8 = null;
+        }
+
         @Override
         public void accept(int task) {
             int rows = w.rows(), cols = w.cols();
             if (quarters) {
-                quarterBand(task * ROWS_PER_TASK, Math.min(rows / 4, (task + 1) * ROWS_PER_TASK), rows / 4, cols);
+                quarterBand(this, task * ROWS_PER_TASK, Math.min(rows / 4, (task + 1) * ROWS_PER_TASK), rows / 4, cols);
                 return;
             }
             int r0 = task * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
             if (gemm != null) {
-                gemmBand(r0, r1, cols);
+                gemmBand(this, r0, r1, cols);
                 return;
             }
             if (w.type().sectioned()) {
-                if (compressedGemm) compressedGemmBand(r0, r1, cols);
-                else compressedBand(r0, r1, rows, cols);
+                if (compressedGemm) compressedGemmBand(this, r0, r1, cols);
+                else compressedBand(this, r0, r1, rows, cols);
                 return;
             }
             WeightType type = w.type();
@@ -262,11 +351,11 @@ public final class CpuOps implements Ops {
                             case BF16 -> VectorKernels.dotBF16(data, ro, in.data(), in.at(t), cols);
                             case Q8_0 -> VectorKernels.dotQ8_0(data, ro, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks);
                             case Q4_0 -> VectorKernels.dotQ4_0(data, ro, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks);
-                            case Q4_K -> VectorKernels.dotQ4_K(data, ro, q8k.nibbleOrderedValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
+                            case Q4_K -> KQuantKernels.dotQ4_K(data, ro, q8k.nibbleOrderedValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
+                                    q8k.minSums(), q8k.minSumsOffset(t), superBlocks);
+                            case Q5_K -> KQuantKernels.dotQ5_K(data, ro, q8k.wideValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
                                     q8k.sums32(), q8k.sums32Offset(t), superBlocks);
-                            case Q5_K -> VectorKernels.dotQ5_K(data, ro, q8k.wideValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
-                                    q8k.sums32(), q8k.sums32Offset(t), superBlocks);
-                            case Q6_K -> VectorKernels.dotQ6_K(data, ro, q8k.wideValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t), superBlocks);
+                            case Q6_K -> KQuantKernels.dotQ6_K(data, ro, q8k.wideValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t), superBlocks);
                             default -> throw new IllegalStateException(type + " has its own band");
                         };
                     } else {
@@ -290,8 +379,7 @@ public final class CpuOps implements Ops {
      * Rows r, r + quarter, r + 2 quarter and r + 3 quarter for r in [r0, r1), every token. Decode reads the weights
      * from DRAM once per token, and four distant streams read together go faster than one (VectorKernels.dotQ8_0x4).
      */
-    private void quarterBand(int r0, int r1, int quarter, int cols) {
-        MatmulJob j = matmulJob;
+    private void quarterBand(MatmulJob j, int r0, int r1, int quarter, int cols) {
         MemorySegment data = j.w.data();
         long rowBytes = j.w.type().sectioned() ? 0 : j.w.type().bytesFor(cols), stride = quarter * rowBytes;
         int blocks = cols / 32;
@@ -325,8 +413,7 @@ public final class CpuOps implements Ops {
      * Rows [r0, r1) of a compressed weight ({@link dev.longbow.tensor.CompressedLayout}) for every token, one dot
      * product each: the decode path, and prefill where rows do not fill whole vectors.
      */
-    private void compressedBand(int r0, int r1, int rows, int cols) {
-        MatmulJob j = matmulJob;
+    private void compressedBand(MatmulJob j, int r0, int r1, int rows, int cols) {
         WeightType type = j.w.type();
         MemorySegment data = j.w.data();
         boolean vector = kernels == Kernels.VECTOR && (CompressedKernels.SPARSE_SUPPORTED
@@ -359,8 +446,7 @@ public final class CpuOps implements Ops {
     }
 
     /** Prefill for compressed weights: eight rows decoded into a panel, then {@link VectorGemm}'s outer-product tiles. */
-    private void compressedGemmBand(int r0, int r1, int cols) {
-        MatmulJob j = matmulJob;
+    private void compressedGemmBand(MatmulJob j, int r0, int r1, int cols) {
         float[] out = j.out.data();
         float[] panel = scratch(VectorGemm.outerScratchLength(cols));
         float[] lanes = tileLanes.get();
@@ -378,8 +464,7 @@ public final class CpuOps implements Ops {
     }
 
     /** Rows [r0, r1) for all n tokens in outer-product tiles, with the activations the decode path would see. */
-    private void gemmBand(int r0, int r1, int cols) {
-        MatmulJob j = matmulJob;
+    private void gemmBand(MatmulJob j, int r0, int r1, int cols) {
         long rowBytes = j.w.type().bytesFor(cols);
         float[] out = j.out.data();
         float[] panel = scratch(VectorGemm.outerScratchLength(cols));

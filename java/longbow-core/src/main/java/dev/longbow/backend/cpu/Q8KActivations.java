@@ -23,8 +23,10 @@ final class Q8KActivations {
     // The same, as the vector kernels read them: values widened to short once here rather than in every dot
     // product, and sums per 32 (one per Q4_K/Q5_K sub-block).
     private short[] wide = new short[0];
-    /** The same values in {@link VectorKernels#Q4K_NIBBLE_ORDER}, the order the Q4_K kernel reads them in. */
+    /** The same values in {@link KQuantKernels#Q4K_NIBBLE_ORDER}, the order the Q4_K kernel reads them in. */
     private short[] nibbleOrdered = new short[0];
+    /** Per block 16 ints, 8 zeros and then the sums per 32: the Q4_K kernel multiplies them by its scales and mins at once. */
+    private int[] minSums = new int[0];
     private int[] sums32 = new int[0];
     private int blocks;
 
@@ -37,6 +39,7 @@ final class Q8KActivations {
         if (sums.length < n * blocks * 16) sums = new short[n * blocks * 16];
         if (wide.length < n * cols) wide = new short[n * cols];
         if (nibbleOrdered.length < n * cols) nibbleOrdered = new short[n * cols];
+        if (minSums.length < n * blocks * 16) minSums = new int[n * blocks * 16];
         if (sums32.length < n * blocks * 8) sums32 = new int[n * blocks * 8];
         float[] d = x.data();
         for (int t = 0; t < n; t++) {
@@ -61,8 +64,11 @@ final class Q8KActivations {
                     for (int i = 0; i < 16; i++) sum += q[qo + g * 16 + i];
                     sums[blk * 16 + g] = (short) sum;
                 }
-                for (int p = 0; p < QK; p++) nibbleOrdered[qo + p] = wide[qo + VectorKernels.Q4K_NIBBLE_ORDER[p]];
-                for (int k = 0; k < 8; k++) sums32[blk * 8 + k] = sums[blk * 16 + 2 * k] + sums[blk * 16 + 2 * k + 1];
+                for (int p = 0; p < QK; p++) nibbleOrdered[qo + p] = wide[qo + KQuantKernels.Q4K_NIBBLE_ORDER[p]];
+                for (int k = 0; k < 8; k++) {
+                    sums32[blk * 8 + k] = sums[blk * 16 + 2 * k] + sums[blk * 16 + 2 * k + 1];
+                    minSums[blk * 16 + 8 + k] = sums32[blk * 8 + k];
+                }
                 scales[blk] = amax == 0 ? 0 : 1 / iscale; // an all-zero block: GGML stores d = 0 and zero values
             }
         }
@@ -87,6 +93,14 @@ final class Q8KActivations {
 
     short[] nibbleOrderedValues() {
         return nibbleOrdered;
+    }
+
+    int[] minSums() {
+        return minSums;
+    }
+
+    int minSumsOffset(int t) {
+        return t * blocks * 16;
     }
 
     int[] sums32() {

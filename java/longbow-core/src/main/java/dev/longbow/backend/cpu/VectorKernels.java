@@ -17,8 +17,8 @@ import java.nio.ByteOrder;
 /**
  * Dot products of one weight row, read in place from its mapped file, with activations on the heap: the inner loop of
  * every matrix-vector product. Written with the Vector API at the widest width the CPU has; each sums in vector lanes
- * and reduces once per row (the K-quant kernels reduce integer lanes once per super-block, which is exact), so results
- * differ from {@link CpuOps}'s reference order by float rounding only.
+ * and reduces once per row, so results differ from {@link CpuOps}'s reference order by float rounding only. The
+ * K-quant kernels are {@link KQuantKernels}.
  */
 final class VectorKernels {
     private VectorKernels() {}
@@ -37,18 +37,14 @@ final class VectorKernels {
      */
     static final boolean SUPPORTED = F.vectorBitSize() >= 256;
     private static final VectorSpecies<Byte> B_QUARTER = SUPPORTED ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4)) : null;
-    /** Twice F's lanes as shorts, and as many bytes to fill them: the K-quant kernels' width (S_HALF is half of it). */
-    private static final VectorSpecies<Short> S_FULL = VectorSpecies.of(short.class, F.vectorShape());
-    private static final VectorSpecies<Byte> B_HALF = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-    private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
     /** 2^112: rescales a half-precision exponent placed in a float's exponent field. */
     private static final float HALF_EXPONENT_ADJUST = 0x1p112f;
 
     // Rotations by L/2, L/4, L/8, L/16 lanes (static finals, so the JIT sees constant shuffles).
-    private static final VectorShuffle<Float> ROTATE_1 = rotation(F.length() / 2);
-    private static final VectorShuffle<Float> ROTATE_2 = rotation(F.length() / 4);
-    private static final VectorShuffle<Float> ROTATE_3 = rotation(F.length() / 8);
-    private static final VectorShuffle<Float> ROTATE_4 = rotation(F.length() / 16);
+    static final VectorShuffle<Float> ROTATE_1 = rotation(F.length() / 2);
+    static final VectorShuffle<Float> ROTATE_2 = rotation(F.length() / 4);
+    static final VectorShuffle<Float> ROTATE_3 = rotation(F.length() / 8);
+    static final VectorShuffle<Float> ROTATE_4 = rotation(F.length() / 16);
 
     private static VectorShuffle<Float> rotation(int by) {
         return by == 0 ? null : VectorShuffle.fromOp(F, i -> (i + by) % F.length());
@@ -69,7 +65,7 @@ final class VectorKernels {
         return v.lane(0);
     }
 
-    private static final boolean AT_LEAST_8_LANES = F.length() >= 8, AT_LEAST_16_LANES = F.length() >= 16;
+    static final boolean AT_LEAST_8_LANES = F.length() >= 8, AT_LEAST_16_LANES = F.length() >= 16;
     /**
      * Eight floats: a head of 8 or 24 dimensions (tiny models) would leave a 16-lane vector unused and run the scalar
      * tail alone, so rows shorter than F's width go through this width instead.
@@ -298,204 +294,6 @@ final class VectorKernels {
         out[oi + outStride] = acc1.lane(0);
         out[oi + 2 * outStride] = acc2.lane(0);
         out[oi + 3 * outStride] = acc3.lane(0);
-    }
-
-    /**
-     * Adjacent lanes of a short vector added in int lanes (int lane i gets s[2i] + s[2i + 1]): each int plus itself
-     * shifted up by 16 bits holds the sum in its upper half (the lower half adds nothing that carries), which an
-     * arithmetic shift brings down. Exact while each pair's sum fits in a short, as the kernels' sums do; which lanes
-     * pair up does not change their results, since they add these lanes up as exact integers.
-     */
-    private static IntVector pairSums(ShortVector s) {
-        IntVector v = s.reinterpretAsInts();
-        return v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-    }
-
-    private static ShortVector widen(ByteVector b) {
-        return (ShortVector) b.convertShape(VectorOperators.B2S, S_FULL, 0);
-    }
-
-    private static ShortVector loadWidened(MemorySegment w, long at) {
-        return widen(ByteVector.fromMemorySegment(B_HALF, w, at, LE));
-    }
-
-    private static final VectorSpecies<Byte> B_FULL = VectorSpecies.of(byte.class, F.vectorShape());
-    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
-    /**
-     * Where {@link #dotQ4_K} reads each activation of a super-block from: position p of the nibble-ordered block holds
-     * element Q4K_NIBBLE_ORDER[p]. One load of a Q4_K block's nibbles into short lanes gives four nibbles per lane,
-     * taken out by a shift and a mask each; laying the activations out in that order once per matmul (every row shares
-     * them) spares each row the shuffles that would otherwise bring the nibbles into element order.
-     */
-    static final int[] Q4K_NIBBLE_ORDER = new int[256];
-    /** Per int lane of a Q4_K load, the shift that brings its sub-block's scale (low nibbles; +8 for high) to the low byte. */
-    private static final IntVector Q4K_SCALE_SHIFT, Q4K_SCALE_SHIFT_HIGH;
-    private static final IntVector MIN_SHIFT = IntVector.fromArray(I8, new int[]{0, 8, 16, 24, 0, 8, 16, 24}, 0);
-    private static final VectorMask<Integer> UPPER_FOUR = VectorMask.fromLong(I8, 0xF0);
-
-    static {
-        int shorts = S_FULL.length();
-        // Load k holds bytes [2 * shorts * k, 2 * shorts * (k + 1)) of the 128 nibble bytes; short lane i holds bytes
-        // 2i and 2i + 1 of it, whose nibbles n = 0..3 are (low of 2i, high of 2i, low of 2i + 1, high of 2i + 1).
-        for (int k = 0; k < 128 / (2 * shorts); k++) {
-            for (int n = 0; n < 4; n++) {
-                for (int i = 0; i < shorts; i++) {
-                    int at = 2 * shorts * k + 2 * i + (n >> 1);
-                    Q4K_NIBBLE_ORDER[4 * shorts * k + shorts * n + i] = 64 * (at / 32) + 32 * (n & 1) + at % 32;
-                }
-            }
-        }
-        int[] shift = new int[I.length()];
-        for (int j = 0; j < shift.length; j++) shift[j] = 16 * ((4 * j) / 32); // int lane j: bytes 4j..4j+3, pair c = 4j / 32
-        Q4K_SCALE_SHIFT = IntVector.fromArray(I, shift, 0);
-        Q4K_SCALE_SHIFT_HIGH = Q4K_SCALE_SHIFT.add(8);
-    }
-
-    /**
-     * Q4_K weights (144-byte super-blocks of 256) against Q8_K activations given as shorts in {@link #Q4K_NIBBLE_ORDER}
-     * (with sums per 32 for the min terms). Each nibble is multiplied by its activation in short lanes (at most 15 *
-     * 127; two of a sub-block added, still within a short), adjacent lanes added into int lanes and multiplied by
-     * their sub-block's scale there: exact integers per lane and super-block, then float, times d, across
-     * super-blocks. The min terms, dmin * sum(min * sum of x), go through eight int lanes beside them. Weights are
-     * never widened: x86 has no byte shifts, but short lanes hold two bytes, four nibbles.
-     */
-    static float dotQ4_K(MemorySegment w, long offset, short[] x, int xo, float[] xScales, int so, int[] sums32, int s32o, int blocks) {
-        int shorts = S_FULL.length();
-        FloatVector acc = FloatVector.zero(F), minAcc = FloatVector.zero(F8);
-        for (int b = 0; b < blocks; b++) {
-            long base = offset + 144L * b;
-            int u0 = w.get(I32_LE, base + 4), u1 = w.get(I32_LE, base + 8), u2 = w.get(I32_LE, base + 12);
-            int scales03 = u0 & 0x3f3f3f3f, scales47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
-            int mins03 = u1 & 0x3f3f3f3f, mins47 = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
-            int xb = xo + 256 * b;
-            IntVector isum = IntVector.zero(I);
-            for (int k = 0; k < 128 / (2 * shorts); k++) {
-                int scales = 2 * shorts * k < 64 ? scales03 : scales47;
-                IntVector low, high;
-                if (shorts == 32) { // one load spans two pairs of sub-blocks: each int lane shifts its own scale down
-                    IntVector both = IntVector.broadcast(I, scales);
-                    low = both.lanewise(VectorOperators.LSHR, Q4K_SCALE_SHIFT).and(0xFF);
-                    high = both.lanewise(VectorOperators.LSHR, Q4K_SCALE_SHIFT_HIGH).and(0xFF);
-                } else {
-                    int shift = 16 * (k & 1);
-                    low = IntVector.broadcast(I, (scales >>> shift) & 0xFF);
-                    high = IntVector.broadcast(I, (scales >>> (shift + 8)) & 0xFF);
-                }
-                ShortVector v = ByteVector.fromMemorySegment(B_FULL, w, base + 16 + 2L * shorts * k, LE).reinterpretAsShorts();
-                int xk = xb + 4 * shorts * k;
-                ShortVector lows = v.and((short) 0xF).mul(ShortVector.fromArray(S_FULL, x, xk))
-                        .add(v.lanewise(VectorOperators.LSHR, 8).and((short) 0xF).mul(ShortVector.fromArray(S_FULL, x, xk + 2 * shorts)));
-                ShortVector highs = v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF).mul(ShortVector.fromArray(S_FULL, x, xk + shorts))
-                        .add(v.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S_FULL, x, xk + 3 * shorts)));
-                isum = isum.add(pairSums(lows).mul(low)).add(pairSums(highs).mul(high));
-            }
-            float dx = xScales[so + b];
-            acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16_LE, base)) * dx), acc);
-            IntVector mins = IntVector.broadcast(I8, mins03).blend(IntVector.broadcast(I8, mins47), UPPER_FOUR).lanewise(VectorOperators.LSHR, MIN_SHIFT).and(0xFF);
-            minAcc = ((FloatVector) mins.mul(IntVector.fromArray(I8, sums32, s32o + 8 * b)).convertShape(VectorOperators.I2F, F8, 0))
-                    .fma(FloatVector.broadcast(F8, Float.float16ToFloat(w.get(I16_LE, base + 2)) * dx), minAcc);
-        }
-        acc = acc.add(acc.rearrange(ROTATE_1));
-        acc = acc.add(acc.rearrange(ROTATE_2));
-        if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
-        if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
-        minAcc = minAcc.add(minAcc.rearrange(NARROW_1));
-        minAcc = minAcc.add(minAcc.rearrange(NARROW_2));
-        minAcc = minAcc.add(minAcc.rearrange(NARROW_3));
-        return acc.lane(0) - minAcc.lane(0); // sums written out
-    }
-
-    /** Q5_K weights (176-byte super-blocks: Q4_K's plus 32 bytes of fifth bits) against Q8_K activations. */
-    static float dotQ5_K(MemorySegment w, long offset, short[] x, int xo, float[] xScales, int so, int[] sums32, int s32o, int blocks) {
-        int step = S_FULL.length();
-        float total = 0;
-        for (int b = 0; b < blocks; b++) {
-            long base = offset + 176L * b;
-            int u0 = w.get(I32_LE, base + 4), u2 = w.get(I32_LE, base + 12);
-            int scales03 = u0 & 0x3f3f3f3f, scales47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
-            int xb = xo + 256 * b;
-            IntVector isum = IntVector.zero(I);
-            for (int j = 0; j < 32; j += step) {
-                // Bit 2c of qh[l] belongs to the low sub-block of pair c, bit 2c+1 to the high one; each becomes 16.
-                ShortVector high = loadWidened(w, base + 16 + j);
-                for (int c = 0; c < 4; c++) {
-                    int scalePair = (c < 2 ? scales03 : scales47) >>> (16 * (c & 1));
-                    ShortVector packed = loadWidened(w, base + 48 + 32L * c + j);
-                    ShortVector lo = packed.and((short) 0x0F).or(high.lanewise(VectorOperators.LSHL, 4).and((short) 0x10));
-                    ShortVector hi = packed.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).or(high.lanewise(VectorOperators.LSHL, 3).and((short) 0x10));
-                    isum = isum.add(pairSums(lo.mul(ShortVector.fromArray(S_FULL, x, xb + 64 * c + j))).mul(scalePair & 0xFF))
-                            .add(pairSums(hi.mul(ShortVector.fromArray(S_FULL, x, xb + 64 * c + 32 + j))).mul((scalePair >>> 8) & 0xFF));
-                    high = high.lanewise(VectorOperators.ASHR, 2);
-                }
-            }
-            total += Float.float16ToFloat(w.get(I16_LE, base)) * xScales[so + b] * isum.reduceLanes(VectorOperators.ADD);
-        }
-        return total - minTerms(w, offset, 176, xScales, so, sums32, s32o, blocks);
-    }
-
-    /**
-     * The min terms of a Q4_K or Q5_K row, dmin * dx * sum(min * sum of x) summed over its super-blocks: scalar work
-     * kept out of the vector loops, whose size is what the JIT's inlining budget allows.
-     */
-    private static float minTerms(MemorySegment w, long offset, int blockBytes, float[] xScales, int so, int[] sums32, int s32o, int blocks) {
-        float total = 0;
-        for (int b = 0; b < blocks; b++) {
-            long base = offset + (long) blockBytes * b;
-            // Bytes 4-7 of the packed scales hold mins 0-3 in their low 6 bits; mins 4-7 are split as the scales are.
-            int u1 = w.get(I32_LE, base + 8), u2 = w.get(I32_LE, base + 12);
-            int mins03 = u1 & 0x3f3f3f3f, mins47 = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
-            int s = s32o + 8 * b;
-            int dot = (mins03 & 0xFF) * sums32[s] + ((mins03 >>> 8) & 0xFF) * sums32[s + 1]
-                    + ((mins03 >>> 16) & 0xFF) * sums32[s + 2] + (mins03 >>> 24) * sums32[s + 3]
-                    + (mins47 & 0xFF) * sums32[s + 4] + ((mins47 >>> 8) & 0xFF) * sums32[s + 5]
-                    + ((mins47 >>> 16) & 0xFF) * sums32[s + 6] + (mins47 >>> 24) * sums32[s + 7];
-            total += Float.float16ToFloat(w.get(I16_LE, base + 2)) * xScales[so + b] * dot;
-        }
-        return total;
-    }
-
-    /**
-     * Q6_K weights (210-byte super-blocks: low nibbles, high bit pairs, 16 int8 scales, fp16 d) against Q8_K
-     * activations; integer sums per super-block as in {@link #dotQ4_K}, one scale per 16 values.
-     */
-    static float dotQ6_K(MemorySegment w, long offset, short[] x, int xo, float[] xScales, int so, int blocks) {
-        int step = S_FULL.length(), intLanes = I.length();
-        float total = 0;
-        for (int b = 0; b < blocks; b++) {
-            long base = offset + 210L * b;
-            int xb = xo + 256 * b;
-            IntVector isum = IntVector.zero(I);
-            for (int h = 0; h < 2; h++) {
-                for (int j = 0; j < 32; j += step) {
-                    ShortVector ql0 = loadWidened(w, base + 64L * h + j), ql1 = loadWidened(w, base + 64L * h + 32 + j);
-                    ShortVector qh = loadWidened(w, base + 128 + 32L * h + j);
-                    for (int k = 0; k < 4; k++) {
-                        ShortVector low = k % 2 == 0 ? ql0 : ql1;
-                        low = (k < 2 ? low : low.lanewise(VectorOperators.ASHR, 4)).and((short) 0x0F);
-                        // Bits 2k, 2k+1 of qh become bits 4, 5.
-                        ShortVector high = switch (k) {
-                            case 0 -> qh.lanewise(VectorOperators.LSHL, 4);
-                            case 1 -> qh.lanewise(VectorOperators.LSHL, 2);
-                            case 2 -> qh;
-                            default -> qh.lanewise(VectorOperators.ASHR, 2);
-                        };
-                        ShortVector level = low.or(high.and((short) 0x30)).sub((short) 32);
-                        int e = 128 * h + 32 * k + j;
-                        ShortVector p = level.mul(ShortVector.fromArray(S_FULL, x, xb + e));
-                        int scale0 = w.get(ValueLayout.JAVA_BYTE, base + 192 + e / 16);
-                        if (step <= 16) {
-                            isum = isum.add(pairSums(p).mul(scale0)); // the whole vector lies in one group of 16
-                        } else {
-                            int scale1 = w.get(ValueLayout.JAVA_BYTE, base + 192 + (e + intLanes) / 16);
-                            isum = isum.add(((IntVector) p.convertShape(VectorOperators.S2I, I, 0)).mul(scale0))
-                                    .add(((IntVector) p.convertShape(VectorOperators.S2I, I, 1)).mul(scale1));
-                        }
-                    }
-                }
-            }
-            total += Float.float16ToFloat(w.get(I16_LE, base + 208)) * xScales[so + b] * isum.reduceLanes(VectorOperators.ADD);
-        }
-        return total;
     }
 
     /** Sum of a[i] * b[i] over heap arrays. */

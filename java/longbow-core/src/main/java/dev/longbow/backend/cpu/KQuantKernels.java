@@ -1,0 +1,258 @@
+package dev.longbow.backend.cpu;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import static dev.longbow.backend.cpu.VectorKernels.AT_LEAST_16_LANES;
+import static dev.longbow.backend.cpu.VectorKernels.AT_LEAST_8_LANES;
+import static dev.longbow.backend.cpu.VectorKernels.ROTATE_1;
+import static dev.longbow.backend.cpu.VectorKernels.ROTATE_2;
+import static dev.longbow.backend.cpu.VectorKernels.ROTATE_3;
+import static dev.longbow.backend.cpu.VectorKernels.ROTATE_4;
+
+/**
+ * Decode dot products of K-quant weight rows (Q4_K, Q5_K, Q6_K super-blocks of 256) against activations quantized
+ * to Q8_K, as llama.cpp pairs them. Products of a weight level and an int8 activation are formed in short lanes,
+ * pairs of them added into int lanes and scaled there, so each lane's sum per super-block is an exact integer; float
+ * arithmetic starts after that, times the super-block's scales.
+ * <p>
+ * Every kernel is one method with nothing it calls that takes or returns a vector except the Vector API's own
+ * methods. Past a node budget C2 stops inlining methods that are not forced inline, and a helper taking a vector then
+ * receives it boxed, on the heap: the kernel runs ten times slower and allocates on every call (AllocationTest saw 15
+ * MB per decode step when a pair-sum helper fell over that budget in one run of the test suite and not another).
+ */
+final class KQuantKernels {
+    private KQuantKernels() {}
+
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+    private static final VectorSpecies<Float> F = VectorKernels.F;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    /** Twice F's lanes as shorts, and as many bytes to fill them. */
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, F.vectorShape());
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, F.vectorShape());
+    /** Half as many bytes, widened to S. */
+    private static final VectorSpecies<Byte> B_HALF = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+
+    /**
+     * Where {@link #dotQ4_K} reads each activation of a super-block from: position p of a nibble-ordered block holds
+     * element Q4K_NIBBLE_ORDER[p]. One load of a Q4_K block's nibbles into short lanes gives four nibbles per lane,
+     * taken out by a shift and a mask each; laying the activations out in that order once per matmul (every row shares
+     * them) spares each row the shuffles that would bring the nibbles into element order.
+     */
+    static final int[] Q4K_NIBBLE_ORDER = new int[256];
+
+    // A Q4_K block's 12 bytes of 6-bit scales and mins (bytes 4-15), read as ints u0, u1, u2, decode lane by lane as
+    // ((A >>> shiftA) & maskA) | (((B >>> shiftB) & maskB) << 4), A and B picked from u0..u2. Value v of 16: scale v
+    // for v < 8, min v - 8 after. The tables hold the first I.length() values (all 16 with 512-bit vectors).
+    private static final VectorShuffle<Integer> SCALE_PICK_A, SCALE_PICK_B, MIN_PICK_A, MIN_PICK_B;
+    private static final IntVector SCALE_SHIFT_A, SCALE_MASK_A, SCALE_SHIFT_B, SCALE_MASK_B;
+    private static final IntVector MIN_SHIFT_A, MIN_MASK_A, MIN_SHIFT_B, MIN_MASK_B;
+    /** Per int lane of a load's products, the decoded lane holding its sub-block's scale (low nibbles; +1 for high) for load 0. */
+    private static final IntVector FIRST_LOW_SCALE;
+    /** How far the sub-blocks move from one load of nibbles to the next: 2 pairs with 512-bit vectors, 1 with 256-bit. */
+    private static final int LOW_SCALE_STEP;
+
+    static {
+        int shorts = S.length(), lanes = I.length();
+        // Load k holds bytes [2 * shorts * k, 2 * shorts * (k + 1)) of the 128 nibble bytes; short lane i holds bytes
+        // 2i and 2i + 1 of it, whose nibbles n = 0..3 are (low of 2i, high of 2i, low of 2i + 1, high of 2i + 1).
+        for (int k = 0; k < 128 / (2 * shorts); k++) {
+            for (int n = 0; n < 4; n++) {
+                for (int i = 0; i < shorts; i++) {
+                    int at = 2 * shorts * k + 2 * i + (n >> 1);
+                    Q4K_NIBBLE_ORDER[4 * shorts * k + shorts * n + i] = 64 * (at / 32) + 32 * (n & 1) + at % 32;
+                }
+            }
+        }
+        int[][] t = new int[6][16]; // pick A, shift A, mask A, pick B, shift B, mask B
+        for (int v = 0; v < 16; v++) {
+            boolean min = v >= 8, upper = v % 8 >= 4;
+            int q = v % 4;
+            // Values 0-3 are the low 6 bits of their byte (u0 for scales, u1 for mins); values 4-7 take their low
+            // 4 bits from u2 (low nibbles for scales, high for mins) and their top 2 from the spare bits of u0 / u1.
+            t[0][v] = upper ? 2 : min ? 1 : 0;
+            t[1][v] = 8 * q + (upper && min ? 4 : 0);
+            t[2][v] = upper ? 0x0f : 0x3f;
+            t[3][v] = min ? 1 : 0;
+            t[4][v] = 8 * q + 6;
+            t[5][v] = upper ? 3 : 0;
+        }
+        SCALE_PICK_A = VectorShuffle.fromArray(I, t[0], 0);
+        SCALE_SHIFT_A = IntVector.fromArray(I, t[1], 0);
+        SCALE_MASK_A = IntVector.fromArray(I, t[2], 0);
+        SCALE_PICK_B = VectorShuffle.fromArray(I, t[3], 0);
+        SCALE_SHIFT_B = IntVector.fromArray(I, t[4], 0);
+        SCALE_MASK_B = IntVector.fromArray(I, t[5], 0);
+        MIN_PICK_A = VectorShuffle.fromArray(I, t[0], 16 - lanes);
+        MIN_SHIFT_A = IntVector.fromArray(I, t[1], 16 - lanes);
+        MIN_MASK_A = IntVector.fromArray(I, t[2], 16 - lanes);
+        MIN_PICK_B = VectorShuffle.fromArray(I, t[3], 16 - lanes);
+        MIN_SHIFT_B = IntVector.fromArray(I, t[4], 16 - lanes);
+        MIN_MASK_B = IntVector.fromArray(I, t[5], 16 - lanes);
+        int[] first = new int[lanes];
+        for (int j = 0; j < lanes; j++) first[j] = 2 * ((4 * j) / 32); // int lane j: bytes 4j..4j+3 of load 0, pair (4j) / 32
+        FIRST_LOW_SCALE = IntVector.fromArray(I, first, 0);
+        LOW_SCALE_STEP = 2 * (2 * shorts / 32);
+    }
+
+    /**
+     * Q4_K weights (144-byte super-blocks: fp16 d and dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles)
+     * against Q8_K activations given as shorts in {@link #Q4K_NIBBLE_ORDER}, with {@code minSums} holding per
+     * super-block 16 ints: 8 zeros, then the sums of each sub-block's 32 activations (so that the 16 decoded scales
+     * and mins times them are the min products alone). Each nibble is multiplied by its
+     * activation in short lanes (at most 15 * 127; two of a sub-block added, still within a short), adjacent lanes
+     * added into int lanes and multiplied by their sub-block's scale there; the scales and mins of a super-block are
+     * decoded in vector lanes at once. The min terms, dmin * sum(min * sum of x), accumulate beside the main sum.
+     */
+    static float dotQ4_K(MemorySegment w, long offset, short[] x, int xo, float[] xScales, int so, int[] minSums, int mo, int blocks) {
+        int shorts = S.length(), lanes = I.length();
+        FloatVector acc = FloatVector.zero(F), minAcc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long base = offset + 144L * b;
+            IntVector packed = IntVector.fromMemorySegment(I, w, base + 4, LE);
+            IntVector scales = packed.rearrange(SCALE_PICK_A).lanewise(VectorOperators.LSHR, SCALE_SHIFT_A).and(SCALE_MASK_A)
+                    .or(packed.rearrange(SCALE_PICK_B).lanewise(VectorOperators.LSHR, SCALE_SHIFT_B).and(SCALE_MASK_B).lanewise(VectorOperators.LSHL, 4));
+            IntVector mins = lanes == 16 ? scales // one vector holds scales and mins
+                    : packed.rearrange(MIN_PICK_A).lanewise(VectorOperators.LSHR, MIN_SHIFT_A).and(MIN_MASK_A)
+                            .or(packed.rearrange(MIN_PICK_B).lanewise(VectorOperators.LSHR, MIN_SHIFT_B).and(MIN_MASK_B).lanewise(VectorOperators.LSHL, 4));
+            int xb = xo + 256 * b;
+            IntVector isum = IntVector.zero(I);
+            for (int k = 0; k < 128 / (2 * shorts); k++) {
+                IntVector lowScale = FIRST_LOW_SCALE.add(k * LOW_SCALE_STEP);
+                ShortVector v = ByteVector.fromMemorySegment(B, w, base + 16 + 2L * shorts * k, LE).reinterpretAsShorts();
+                int xk = xb + 4 * shorts * k;
+                IntVector lows = v.and((short) 0xF).mul(ShortVector.fromArray(S, x, xk))
+                        .add(v.lanewise(VectorOperators.LSHR, 8).and((short) 0xF).mul(ShortVector.fromArray(S, x, xk + 2 * shorts))).reinterpretAsInts();
+                IntVector highs = v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF).mul(ShortVector.fromArray(S, x, xk + shorts))
+                        .add(v.lanewise(VectorOperators.LSHR, 12).mul(ShortVector.fromArray(S, x, xk + 3 * shorts))).reinterpretAsInts();
+                // Adjacent short lanes summed in int lanes: an int plus itself shifted up 16 bits holds the pair's sum
+                // in its upper half (exact while it fits in a short), which the arithmetic shift brings down.
+                lows = lows.add(lows.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                highs = highs.add(highs.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                isum = isum.add(lows.mul(lowScale.selectFrom(scales))).add(highs.mul(lowScale.add(1).selectFrom(scales)));
+            }
+            int dAndMin = w.get(I32_LE, base);
+            float dx = xScales[so + b];
+            acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, Float.float16ToFloat((short) dAndMin) * dx), acc);
+            minAcc = ((FloatVector) mins.mul(IntVector.fromArray(I, minSums, mo + 16 * b + 16 - lanes)).convertShape(VectorOperators.I2F, F, 0))
+                    .fma(FloatVector.broadcast(F, Float.float16ToFloat((short) (dAndMin >>> 16)) * dx), minAcc);
+        }
+        acc = acc.sub(minAcc);
+        acc = acc.add(acc.rearrange(ROTATE_1));
+        acc = acc.add(acc.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
+        return acc.lane(0); // the lanes' sum, written out
+    }
+
+    /** Q5_K weights (176-byte super-blocks: Q4_K's plus 32 bytes of fifth bits) against Q8_K activations. */
+    static float dotQ5_K(MemorySegment w, long offset, short[] x, int xo, float[] xScales, int so, int[] sums32, int s32o, int blocks) {
+        int step = S.length();
+        float total = 0;
+        for (int b = 0; b < blocks; b++) {
+            long base = offset + 176L * b;
+            int u0 = w.get(I32_LE, base + 4), u2 = w.get(I32_LE, base + 12);
+            int scales03 = u0 & 0x3f3f3f3f, scales47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
+            int xb = xo + 256 * b;
+            IntVector isum = IntVector.zero(I);
+            for (int j = 0; j < 32; j += step) {
+                // Bit 2c of qh[l] belongs to the low sub-block of pair c, bit 2c+1 to the high one; each becomes 16.
+                ShortVector high = (ShortVector) ByteVector.fromMemorySegment(B_HALF, w, base + 16 + j, LE).convertShape(VectorOperators.B2S, S, 0);
+                for (int c = 0; c < 4; c++) {
+                    int scalePair = (c < 2 ? scales03 : scales47) >>> (16 * (c & 1));
+                    ShortVector packed = (ShortVector) ByteVector.fromMemorySegment(B_HALF, w, base + 48 + 32L * c + j, LE).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector lo = packed.and((short) 0x0F).or(high.lanewise(VectorOperators.LSHL, 4).and((short) 0x10));
+                    ShortVector hi = packed.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).or(high.lanewise(VectorOperators.LSHL, 3).and((short) 0x10));
+                    IntVector lows = lo.mul(ShortVector.fromArray(S, x, xb + 64 * c + j)).reinterpretAsInts();
+                    IntVector highs = hi.mul(ShortVector.fromArray(S, x, xb + 64 * c + 32 + j)).reinterpretAsInts();
+                    lows = lows.add(lows.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16); // pair sums, as in dotQ4_K
+                    highs = highs.add(highs.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                    isum = isum.add(lows.mul(scalePair & 0xFF)).add(highs.mul((scalePair >>> 8) & 0xFF));
+                    high = high.lanewise(VectorOperators.ASHR, 2);
+                }
+            }
+            total += Float.float16ToFloat(w.get(I16_LE, base)) * xScales[so + b] * isum.reduceLanes(VectorOperators.ADD);
+        }
+        return total - minTerms(w, offset, 176, xScales, so, sums32, s32o, blocks);
+    }
+
+    /**
+     * The min terms of a Q5_K row, dmin * dx * sum(min * sum of x) summed over its super-blocks: scalar work kept out
+     * of the vector loop, whose size is what the JIT's inlining budget allows.
+     */
+    private static float minTerms(MemorySegment w, long offset, int blockBytes, float[] xScales, int so, int[] sums32, int s32o, int blocks) {
+        float total = 0;
+        for (int b = 0; b < blocks; b++) {
+            long base = offset + (long) blockBytes * b;
+            // Bytes 4-7 of the packed scales hold mins 0-3 in their low 6 bits; mins 4-7 are split as the scales are.
+            int u1 = w.get(I32_LE, base + 8), u2 = w.get(I32_LE, base + 12);
+            int mins03 = u1 & 0x3f3f3f3f, mins47 = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
+            int s = s32o + 8 * b;
+            int dot = (mins03 & 0xFF) * sums32[s] + ((mins03 >>> 8) & 0xFF) * sums32[s + 1]
+                    + ((mins03 >>> 16) & 0xFF) * sums32[s + 2] + (mins03 >>> 24) * sums32[s + 3]
+                    + (mins47 & 0xFF) * sums32[s + 4] + ((mins47 >>> 8) & 0xFF) * sums32[s + 5]
+                    + ((mins47 >>> 16) & 0xFF) * sums32[s + 6] + (mins47 >>> 24) * sums32[s + 7];
+            total += Float.float16ToFloat(w.get(I16_LE, base + 2)) * xScales[so + b] * dot;
+        }
+        return total;
+    }
+
+    /**
+     * Q6_K weights (210-byte super-blocks: low nibbles, high bit pairs, 16 int8 scales, fp16 d) against Q8_K
+     * activations; integer sums per super-block, one scale per 16 values.
+     */
+    static float dotQ6_K(MemorySegment w, long offset, short[] x, int xo, float[] xScales, int so, int blocks) {
+        int step = S.length(), intLanes = I.length();
+        float total = 0;
+        for (int b = 0; b < blocks; b++) {
+            long base = offset + 210L * b;
+            int xb = xo + 256 * b;
+            IntVector isum = IntVector.zero(I);
+            for (int h = 0; h < 2; h++) {
+                for (int j = 0; j < 32; j += step) {
+                    ShortVector ql0 = (ShortVector) ByteVector.fromMemorySegment(B_HALF, w, base + 64L * h + j, LE).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector ql1 = (ShortVector) ByteVector.fromMemorySegment(B_HALF, w, base + 64L * h + 32 + j, LE).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector qh = (ShortVector) ByteVector.fromMemorySegment(B_HALF, w, base + 128 + 32L * h + j, LE).convertShape(VectorOperators.B2S, S, 0);
+                    for (int k = 0; k < 4; k++) {
+                        ShortVector low = k % 2 == 0 ? ql0 : ql1;
+                        low = (k < 2 ? low : low.lanewise(VectorOperators.ASHR, 4)).and((short) 0x0F);
+                        // Bits 2k, 2k+1 of qh become bits 4, 5.
+                        ShortVector high = switch (k) {
+                            case 0 -> qh.lanewise(VectorOperators.LSHL, 4);
+                            case 1 -> qh.lanewise(VectorOperators.LSHL, 2);
+                            case 2 -> qh;
+                            default -> qh.lanewise(VectorOperators.ASHR, 2);
+                        };
+                        ShortVector level = low.or(high.and((short) 0x30)).sub((short) 32);
+                        int e = 128 * h + 32 * k + j;
+                        ShortVector p = level.mul(ShortVector.fromArray(S, x, xb + e));
+                        int scale0 = w.get(ValueLayout.JAVA_BYTE, base + 192 + e / 16);
+                        if (step <= 16) {
+                            IntVector pairs = p.reinterpretAsInts(); // the whole vector lies in one group of 16
+                            isum = isum.add(pairs.add(pairs.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(scale0));
+                        } else {
+                            int scale1 = w.get(ValueLayout.JAVA_BYTE, base + 192 + (e + intLanes) / 16);
+                            isum = isum.add(((IntVector) p.convertShape(VectorOperators.S2I, I, 0)).mul(scale0))
+                                    .add(((IntVector) p.convertShape(VectorOperators.S2I, I, 1)).mul(scale1));
+                        }
+                    }
+                }
+            }
+            total += Float.float16ToFloat(w.get(I16_LE, base + 208)) * xScales[so + b] * isum.reduceLanes(VectorOperators.ADD);
+        }
+        return total;
+    }
+
+}
