@@ -296,6 +296,23 @@ final class VectorKernels {
         out[oi + 3 * outStride] = acc3.lane(0);
     }
 
+    /**
+     * gate[i] = silu(gate[i]) * up[i] = gate[i] / (1 + exp(-gate[i])) * up[i], with the Vector API's exp (within an
+     * ulp or two of Math.exp, not bit for bit: the reference kernels keep Math.exp).
+     */
+    static void swiglu(float[] gate, int go, float[] up, int uo, int n) {
+        int L = F.length(), i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector g = FloatVector.fromArray(F, gate, go + i);
+            FloatVector sigmoid = g.neg().lanewise(VectorOperators.EXP).add(1f);
+            g.div(sigmoid).mul(FloatVector.fromArray(F, up, uo + i)).intoArray(gate, go + i);
+        }
+        for (; i < n; i++) {
+            float val = gate[go + i];
+            gate[go + i] = val * (1.0f / (1.0f + (float) Math.exp(-val))) * up[uo + i];
+        }
+    }
+
     /** Sum of a[i] * b[i] over heap arrays. */
     static float dot(float[] a, int ao, float[] b, int bo, int n) {
         int L = F.length(), i = 0;
