@@ -366,7 +366,8 @@ public final class CpuOps implements Ops {
                                     q8k.minSums(), q8k.minSumsOffset(t), superBlocks);
                             case Q5_K -> KQuantKernels.dotQ5_K(data, ro, q8k.wideValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
                                     q8k.sums32(), q8k.sums32Offset(t), superBlocks);
-                            case Q6_K -> KQuantKernels.dotQ6_K(data, ro, q8k.wideValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t), superBlocks);
+                            case Q6_K -> KQuantKernels.dotQ6_K(data, ro, q8k.q6kOrderedValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
+                                    q8k.sums16(), q8k.sums16Offset(t), superBlocks);
                             default -> throw new IllegalStateException(type + " has its own band");
                         };
                     } else {

@@ -42,6 +42,8 @@ final class KQuantKernels {
     /** Twice F's lanes as shorts, and as many bytes to fill them. */
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, F.vectorShape());
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, F.vectorShape());
+    /** A byte per int lane of I: the Q6_K scales, widened to I. */
+    private static final VectorSpecies<Byte> B_QUARTER = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4));
     /** Half as many bytes, widened to S. */
     private static final VectorSpecies<Byte> B_HALF = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
 
@@ -210,49 +212,108 @@ final class KQuantKernels {
     }
 
     /**
-     * Q6_K weights (210-byte super-blocks: low nibbles, high bit pairs, 16 int8 scales, fp16 d) against Q8_K
-     * activations; integer sums per super-block, one scale per 16 values.
+     * Where {@link #dotQ6_K} reads each activation from, as {@link #Q4K_NIBBLE_ORDER} is for Q4_K: a Q6_K half
+     * super-block (128 values) keeps its low nibbles in 64 bytes, byte l holding values l and l + 64 and byte l + 32
+     * values l + 32 and l + 96 (l < 32), and each short lane of a load holds two such bytes.
      */
-    static float dotQ6_K(MemorySegment w, long offset, short[] x, int xo, float[] xScales, int so, int blocks) {
-        int step = S.length(), intLanes = I.length();
-        float total = 0;
+    static final int[] Q6K_NIBBLE_ORDER = new int[256];
+    /** Per short lane of a load of low nibbles, the shifts that bring its values' two high bits (in qh) to bits 4-5. */
+    private static final ShortVector Q6K_HIGH_SHIFT_0, Q6K_HIGH_SHIFT_1, Q6K_HIGH_SHIFT_2, Q6K_HIGH_SHIFT_3;
+    /** With 512-bit vectors, which qh short each lane of a half's load takes (its value l's byte pair), per half. */
+    private static final VectorShuffle<Short> Q6K_QH_HALF_0, Q6K_QH_HALF_1;
+    /** Per int lane of a half's first load, the scale lane (of its half's scales) of its products' group of 16. */
+    private static final IntVector Q6K_FIRST_SCALE;
+
+    static {
+        int shorts = S.length(), lanes = I.length();
+        for (int h = 0; h < 2; h++) {
+            for (int k = 0; k < 64 / (2 * shorts); k++) {
+                for (int n = 0; n < 4; n++) {
+                    for (int i = 0; i < shorts; i++) {
+                        int p = 2 * shorts * k + 2 * i + (n >> 1); // byte of the half's 64
+                        Q6K_NIBBLE_ORDER[128 * h + 4 * shorts * k + shorts * n + i] = 128 * h + p % 32 + (p >= 32 ? 32 : 0) + 64 * (n & 1);
+                    }
+                }
+            }
+        }
+        // Nibble n of a lane: value l (n = 0, low), l + 64 (n = 1, high), l + 1 (n = 2), l + 65 (n = 3), for bytes
+        // p < 32; bytes p >= 32 hold l + 32 and l + 96 instead. Their high bits sit in qh byte l at bits 0-1, 4-5
+        // (p < 32) or 2-3, 6-7 (p >= 32), and byte l + 1 eight bits up. Shift 0 moves them left, the others right.
+        short[][] shift = new short[4][shorts];
+        for (int i = 0; i < shorts; i++) {
+            boolean upper = 2 * i >= 32; // only with 512-bit vectors does one load span both
+            shift[0][i] = (short) (upper ? 2 : 4);
+            shift[1][i] = (short) (upper ? 2 : 0);
+            shift[2][i] = (short) (upper ? 6 : 4);
+            shift[3][i] = (short) (upper ? 10 : 8);
+        }
+        Q6K_HIGH_SHIFT_0 = ShortVector.fromArray(S, shift[0], 0);
+        Q6K_HIGH_SHIFT_1 = ShortVector.fromArray(S, shift[1], 0);
+        Q6K_HIGH_SHIFT_2 = ShortVector.fromArray(S, shift[2], 0);
+        Q6K_HIGH_SHIFT_3 = ShortVector.fromArray(S, shift[3], 0);
+        Q6K_QH_HALF_0 = VectorShuffle.fromOp(S, i -> i % 16);
+        Q6K_QH_HALF_1 = VectorShuffle.fromOp(S, i -> 16 + i % 16);
+        int[] first = new int[lanes];
+        for (int j = 0; j < lanes; j++) {
+            int p = 4 * j; // int lane j: bytes 4j..4j+3 of the first load, values p % 32 + (32 if p >= 32) onward
+            first[j] = (p % 32 + (p >= 32 ? 32 : 0)) / 16;
+        }
+        Q6K_FIRST_SCALE = IntVector.fromArray(I, first, 0);
+    }
+
+    /**
+     * Q6_K weights (210-byte super-blocks: 128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales, fp16 d)
+     * against Q8_K activations given as shorts in {@link #Q6K_NIBBLE_ORDER}, with {@code sums16} the sums of each 16
+     * activations as ints. Levels are 6-bit (0..63) times an activation in short lanes, two of a group of 16 added
+     * (at most 2 * 63 * 127) and pairs of lanes added into int lanes (at most 32004, still a short's range), scaled
+     * there; the levels' offset of 32 comes off once per super-block as 32 * sum(scale * sum of 16).
+     */
+    static float dotQ6_K(MemorySegment w, long offset, short[] x, int xo, float[] xScales, int so, int[] sums16, int s16o, int blocks) {
+        int shorts = S.length(), lanes = I.length();
+        FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long base = offset + 210L * b;
             int xb = xo + 256 * b;
             IntVector isum = IntVector.zero(I);
+            ShortVector qhBoth = shorts == 32 ? ByteVector.fromMemorySegment(B, w, base + 128, LE).reinterpretAsShorts() : null;
             for (int h = 0; h < 2; h++) {
-                for (int j = 0; j < 32; j += step) {
-                    ShortVector ql0 = (ShortVector) ByteVector.fromMemorySegment(B_HALF, w, base + 64L * h + j, LE).convertShape(VectorOperators.B2S, S, 0);
-                    ShortVector ql1 = (ShortVector) ByteVector.fromMemorySegment(B_HALF, w, base + 64L * h + 32 + j, LE).convertShape(VectorOperators.B2S, S, 0);
-                    ShortVector qh = (ShortVector) ByteVector.fromMemorySegment(B_HALF, w, base + 128 + 32L * h + j, LE).convertShape(VectorOperators.B2S, S, 0);
-                    for (int k = 0; k < 4; k++) {
-                        ShortVector low = k % 2 == 0 ? ql0 : ql1;
-                        low = (k < 2 ? low : low.lanewise(VectorOperators.ASHR, 4)).and((short) 0x0F);
-                        // Bits 2k, 2k+1 of qh become bits 4, 5.
-                        ShortVector high = switch (k) {
-                            case 0 -> qh.lanewise(VectorOperators.LSHL, 4);
-                            case 1 -> qh.lanewise(VectorOperators.LSHL, 2);
-                            case 2 -> qh;
-                            default -> qh.lanewise(VectorOperators.ASHR, 2);
-                        };
-                        ShortVector level = low.or(high.and((short) 0x30)).sub((short) 32);
-                        int e = 128 * h + 32 * k + j;
-                        ShortVector p = level.mul(ShortVector.fromArray(S, x, xb + e));
-                        int scale0 = w.get(ValueLayout.JAVA_BYTE, base + 192 + e / 16);
-                        if (step <= 16) {
-                            IntVector pairs = p.reinterpretAsInts(); // the whole vector lies in one group of 16
-                            isum = isum.add(pairs.add(pairs.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).mul(scale0));
-                        } else {
-                            int scale1 = w.get(ValueLayout.JAVA_BYTE, base + 192 + (e + intLanes) / 16);
-                            isum = isum.add(((IntVector) p.convertShape(VectorOperators.S2I, I, 0)).mul(scale0))
-                                    .add(((IntVector) p.convertShape(VectorOperators.S2I, I, 1)).mul(scale1));
-                        }
-                    }
+                // The scales of this half's groups (all 16 when a vector holds them).
+                IntVector scales = (IntVector) ByteVector.fromMemorySegment(B_QUARTER, w,
+                        base + 192 + (lanes == 16 ? 0 : 8 * h), LE).convertShape(VectorOperators.B2I, I, 0);
+                ShortVector qh = shorts == 32 ? qhBoth.rearrange(h == 0 ? Q6K_QH_HALF_0 : Q6K_QH_HALF_1)
+                        : ByteVector.fromMemorySegment(B, w, base + 128 + 32L * h, LE).reinterpretAsShorts();
+                for (int k = 0; k < 64 / (2 * shorts); k++) {
+                    ShortVector v = ByteVector.fromMemorySegment(B, w, base + 64L * h + 2L * shorts * k, LE).reinterpretAsShorts();
+                    // With 256-bit vectors a load lies wholly below or above byte 32, and one shift serves every lane.
+                    ShortVector high0 = shorts == 32 ? qh.lanewise(VectorOperators.LSHL, Q6K_HIGH_SHIFT_0) : qh.lanewise(VectorOperators.LSHL, k == 0 ? 4 : 2);
+                    ShortVector high1 = shorts == 32 ? qh.lanewise(VectorOperators.LSHR, Q6K_HIGH_SHIFT_1) : qh.lanewise(VectorOperators.LSHR, k == 0 ? 0 : 2);
+                    ShortVector high2 = shorts == 32 ? qh.lanewise(VectorOperators.LSHR, Q6K_HIGH_SHIFT_2) : qh.lanewise(VectorOperators.LSHR, k == 0 ? 4 : 6);
+                    ShortVector high3 = shorts == 32 ? qh.lanewise(VectorOperators.LSHR, Q6K_HIGH_SHIFT_3) : qh.lanewise(VectorOperators.LSHR, k == 0 ? 8 : 10);
+                    int xk = xb + 128 * h + 4 * shorts * k;
+                    IntVector lows = v.and((short) 0xF).or(high0.and((short) 0x30)).mul(ShortVector.fromArray(S, x, xk))
+                            .add(v.lanewise(VectorOperators.LSHR, 8).and((short) 0xF).or(high2.and((short) 0x30)).mul(ShortVector.fromArray(S, x, xk + 2 * shorts)))
+                            .reinterpretAsInts();
+                    IntVector highs = v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF).or(high1.and((short) 0x30)).mul(ShortVector.fromArray(S, x, xk + shorts))
+                            .add(v.lanewise(VectorOperators.LSHR, 12).or(high3.and((short) 0x30)).mul(ShortVector.fromArray(S, x, xk + 3 * shorts)))
+                            .reinterpretAsInts();
+                    lows = lows.add(lows.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16); // pair sums, as in dotQ4_K
+                    highs = highs.add(highs.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                    IntVector group = Q6K_FIRST_SCALE.add(lanes == 16 ? 8 * h : 2 * k);
+                    isum = isum.add(lows.mul(group.selectFrom(scales))).add(highs.mul(group.add(4).selectFrom(scales)));
+                }
+                // Levels are stored as q + 32: take 32 * scale * (sum of the group's activations) off, once per
+                // scale (a 512-bit vector holds both halves' scales).
+                if (lanes == 8 || h == 0) {
+                    isum = isum.sub(scales.mul(IntVector.fromArray(I, sums16, s16o + 16 * b + (lanes == 16 ? 0 : 8 * h))).lanewise(VectorOperators.LSHL, 5));
                 }
             }
-            total += Float.float16ToFloat(w.get(I16_LE, base + 208)) * xScales[so + b] * isum.reduceLanes(VectorOperators.ADD);
+            acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0))
+                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16_LE, base + 208)) * xScales[so + b]), acc);
         }
-        return total;
+        acc = acc.add(acc.rearrange(ROTATE_1));
+        acc = acc.add(acc.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
+        return acc.lane(0); // the lanes' sum, written out
     }
-
 }

@@ -25,6 +25,9 @@ final class Q8KActivations {
     private short[] wide = new short[0];
     /** The same values in {@link KQuantKernels#Q4K_NIBBLE_ORDER}, the order the Q4_K kernel reads them in. */
     private short[] nibbleOrdered = new short[0];
+    /** The values in {@link KQuantKernels#Q6K_NIBBLE_ORDER}, and the sums per 16 as ints, for the Q6_K kernel. */
+    private short[] q6kOrdered = new short[0];
+    private int[] sums16 = new int[0];
     /** Per block 16 ints, 8 zeros and then the sums per 32: the Q4_K kernel multiplies them by its scales and mins at once. */
     private int[] minSums = new int[0];
     private int[] sums32 = new int[0];
@@ -40,6 +43,8 @@ final class Q8KActivations {
         if (wide.length < n * cols) wide = new short[n * cols];
         if (nibbleOrdered.length < n * cols) nibbleOrdered = new short[n * cols];
         if (minSums.length < n * blocks * 16) minSums = new int[n * blocks * 16];
+        if (q6kOrdered.length < n * cols) q6kOrdered = new short[n * cols];
+        if (sums16.length < n * blocks * 16) sums16 = new int[n * blocks * 16];
         if (sums32.length < n * blocks * 8) sums32 = new int[n * blocks * 8];
         float[] d = x.data();
         for (int t = 0; t < n; t++) {
@@ -65,6 +70,8 @@ final class Q8KActivations {
                     sums[blk * 16 + g] = (short) sum;
                 }
                 for (int p = 0; p < QK; p++) nibbleOrdered[qo + p] = wide[qo + KQuantKernels.Q4K_NIBBLE_ORDER[p]];
+                for (int p = 0; p < QK; p++) q6kOrdered[qo + p] = wide[qo + KQuantKernels.Q6K_NIBBLE_ORDER[p]];
+                for (int g = 0; g < 16; g++) sums16[blk * 16 + g] = sums[blk * 16 + g];
                 for (int k = 0; k < 8; k++) {
                     sums32[blk * 8 + k] = sums[blk * 16 + 2 * k] + sums[blk * 16 + 2 * k + 1];
                     minSums[blk * 16 + 8 + k] = sums32[blk * 8 + k];
@@ -93,6 +100,19 @@ final class Q8KActivations {
 
     short[] nibbleOrderedValues() {
         return nibbleOrdered;
+    }
+
+    short[] q6kOrderedValues() {
+        return q6kOrdered;
+    }
+
+    int[] sums16() {
+        return sums16;
+    }
+
+    /** Offset of token t's blocks in {@link #minSums} and {@link #sums16}: 16 ints per block in both. */
+    int sums16Offset(int t) {
+        return t * blocks * 16;
     }
 
     int[] minSums() {

@@ -281,7 +281,7 @@ class VectorKernelsTest {
                     float got = switch (t) {
                         case Q4_K -> KQuantKernels.dotQ4_K(seg, 0, q8k.nibbleOrderedValues(), 0, q8k.scales(), 0, q8k.minSums(), 0, n / 256);
                         case Q5_K -> KQuantKernels.dotQ5_K(seg, 0, q8k.wideValues(), 0, q8k.scales(), 0, q8k.sums32(), 0, n / 256);
-                        default -> KQuantKernels.dotQ6_K(seg, 0, q8k.wideValues(), 0, q8k.scales(), 0, n / 256);
+                        default -> KQuantKernels.dotQ6_K(seg, 0, q8k.q6kOrderedValues(), 0, q8k.scales(), 0, q8k.sums16(), 0, n / 256);
                     };
                     float[] widened = new float[n];
                     dev.longbow.tensor.Tensor.dequantize(t, seg, 0, widened, 0, n);
@@ -312,7 +312,7 @@ class VectorKernelsTest {
                     float got = switch (t) {
                         case Q4_K -> KQuantKernels.dotQ4_K(seg, row * rowBytes, q8k.nibbleOrderedValues(), qo, q8k.scales(), so, q8k.minSums(), q8k.minSumsOffset(tok), cols / 256);
                         case Q5_K -> KQuantKernels.dotQ5_K(seg, row * rowBytes, q8k.wideValues(), qo, q8k.scales(), so, q8k.sums32(), bo, cols / 256);
-                        default -> KQuantKernels.dotQ6_K(seg, row * rowBytes, q8k.wideValues(), qo, q8k.scales(), so, cols / 256);
+                        default -> KQuantKernels.dotQ6_K(seg, row * rowBytes, q8k.q6kOrderedValues(), qo, q8k.scales(), so, q8k.sums16(), q8k.sums16Offset(tok), cols / 256);
                     };
                     float[] widened = new float[cols];
                     dev.longbow.tensor.Tensor.dequantize(t, seg, row * rowBytes, widened, 0, cols);
