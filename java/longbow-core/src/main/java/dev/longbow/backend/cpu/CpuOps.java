@@ -364,10 +364,10 @@ public final class CpuOps implements Ops {
                             case Q4_0 -> VectorKernels.dotQ4_0(data, ro, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks);
                             case Q4_K -> KQuantKernels.dotQ4_K(data, ro, q8k.nibbleOrderedValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
                                     q8k.minSums(), q8k.minSumsOffset(t), superBlocks);
-                            case Q5_K -> KQuantKernels.dotQ5_K(data, ro, q8k.wideValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
-                                    q8k.sums32(), q8k.sums32Offset(t), superBlocks);
+                            case Q5_K -> KQuantKernels.dotQ5_K(data, ro, q8k.nibbleOrderedValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
+                                    q8k.minSums(), q8k.minSumsOffset(t), superBlocks);
                             case Q6_K -> KQuantKernels.dotQ6_K(data, ro, q8k.q6kOrderedValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
-                                    q8k.sums16(), q8k.sums16Offset(t), superBlocks);
+                                    q8k.sums16(), q8k.minSumsOffset(t), superBlocks);
                             default -> throw new IllegalStateException(type + " has its own band");
                         };
                     } else {

@@ -66,8 +66,17 @@ final class KQuantKernels {
     /** How far the sub-blocks move from one load of nibbles to the next: 2 pairs with 512-bit vectors, 1 with 256-bit. */
     private static final int LOW_SCALE_STEP;
 
+    /** With 512-bit vectors: each lane's qh byte pair (value l of its nibble bytes), and the shift to its pair's bits per load. */
+    private static final VectorShuffle<Short> Q5K_QH_LANES;
+    private static final ShortVector Q5K_PAIR_SHIFT_0, Q5K_PAIR_SHIFT_1;
+
     static {
         int shorts = S.length(), lanes = I.length();
+        Q5K_QH_LANES = VectorShuffle.fromOp(S, i -> i % 16);
+        short[][] pairShift = new short[2][shorts];
+        for (int k = 0; k < 2; k++) for (int i = 0; i < shorts; i++) pairShift[k][i] = (short) (2 * ((2 * shorts * k + 2 * i) / 32));
+        Q5K_PAIR_SHIFT_0 = ShortVector.fromArray(S, pairShift[0], 0);
+        Q5K_PAIR_SHIFT_1 = ShortVector.fromArray(S, pairShift[1], 0);
         // Load k holds bytes [2 * shorts * k, 2 * shorts * (k + 1)) of the 128 nibble bytes; short lane i holds bytes
         // 2i and 2i + 1 of it, whose nibbles n = 0..3 are (low of 2i, high of 2i, low of 2i + 1, high of 2i + 1).
         for (int k = 0; k < 128 / (2 * shorts); k++) {
@@ -159,56 +168,59 @@ final class KQuantKernels {
         return acc.lane(0); // the lanes' sum, written out
     }
 
-    /** Q5_K weights (176-byte super-blocks: Q4_K's plus 32 bytes of fifth bits) against Q8_K activations. */
-    static float dotQ5_K(MemorySegment w, long offset, short[] x, int xo, float[] xScales, int so, int[] sums32, int s32o, int blocks) {
-        int step = S.length();
-        float total = 0;
+    /**
+     * Q5_K weights (176-byte super-blocks: Q4_K's header, 32 bytes of fifth bits, then Q4_K's nibbles) against the
+     * activations {@link #dotQ4_K} takes: the same arithmetic with each nibble's fifth bit OR-ed in (levels up to 31,
+     * two products of a sub-block at most 7874, a lane pair 15748: still a short).
+     */
+    static float dotQ5_K(MemorySegment w, long offset, short[] x, int xo, float[] xScales, int so, int[] minSums, int mo, int blocks) {
+        int shorts = S.length(), lanes = I.length();
+        FloatVector acc = FloatVector.zero(F), minAcc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long base = offset + 176L * b;
-            int u0 = w.get(I32_LE, base + 4), u2 = w.get(I32_LE, base + 12);
-            int scales03 = u0 & 0x3f3f3f3f, scales47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
+            IntVector packed = IntVector.fromMemorySegment(I, w, base + 4, LE);
+            IntVector scales = packed.rearrange(SCALE_PICK_A).lanewise(VectorOperators.LSHR, SCALE_SHIFT_A).and(SCALE_MASK_A)
+                    .or(packed.rearrange(SCALE_PICK_B).lanewise(VectorOperators.LSHR, SCALE_SHIFT_B).and(SCALE_MASK_B).lanewise(VectorOperators.LSHL, 4));
+            IntVector mins = lanes == 16 ? scales // one vector holds scales and mins
+                    : packed.rearrange(MIN_PICK_A).lanewise(VectorOperators.LSHR, MIN_SHIFT_A).and(MIN_MASK_A)
+                            .or(packed.rearrange(MIN_PICK_B).lanewise(VectorOperators.LSHR, MIN_SHIFT_B).and(MIN_MASK_B).lanewise(VectorOperators.LSHL, 4));
             int xb = xo + 256 * b;
             IntVector isum = IntVector.zero(I);
-            for (int j = 0; j < 32; j += step) {
-                // Bit 2c of qh[l] belongs to the low sub-block of pair c, bit 2c+1 to the high one; each becomes 16.
-                ShortVector high = (ShortVector) ByteVector.fromMemorySegment(B_HALF, w, base + 16 + j, LE).convertShape(VectorOperators.B2S, S, 0);
-                for (int c = 0; c < 4; c++) {
-                    int scalePair = (c < 2 ? scales03 : scales47) >>> (16 * (c & 1));
-                    ShortVector packed = (ShortVector) ByteVector.fromMemorySegment(B_HALF, w, base + 48 + 32L * c + j, LE).convertShape(VectorOperators.B2S, S, 0);
-                    ShortVector lo = packed.and((short) 0x0F).or(high.lanewise(VectorOperators.LSHL, 4).and((short) 0x10));
-                    ShortVector hi = packed.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).or(high.lanewise(VectorOperators.LSHL, 3).and((short) 0x10));
-                    IntVector lows = lo.mul(ShortVector.fromArray(S, x, xb + 64 * c + j)).reinterpretAsInts();
-                    IntVector highs = hi.mul(ShortVector.fromArray(S, x, xb + 64 * c + 32 + j)).reinterpretAsInts();
-                    lows = lows.add(lows.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16); // pair sums, as in dotQ4_K
-                    highs = highs.add(highs.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-                    isum = isum.add(lows.mul(scalePair & 0xFF)).add(highs.mul((scalePair >>> 8) & 0xFF));
-                    high = high.lanewise(VectorOperators.ASHR, 2);
-                }
+            // qh byte l holds the fifth bits of values l, l + 32, ... (bit 2c for pair c's low nibbles, 2c + 1 its
+            // high); a lane of nibble bytes l, l + 1 takes qh bytes l, l + 1, and moves its pair's bits to 0 and 1.
+            ShortVector qh = shorts == 32 ? ByteVector.fromMemorySegment(B, w, base + 16, LE).reinterpretAsShorts().rearrange(Q5K_QH_LANES)
+                    : ByteVector.fromMemorySegment(B, w, base + 16, LE).reinterpretAsShorts();
+            for (int k = 0; k < 128 / (2 * shorts); k++) {
+                IntVector lowScale = FIRST_LOW_SCALE.add(k * LOW_SCALE_STEP);
+                ShortVector v = ByteVector.fromMemorySegment(B, w, base + 48 + 2L * shorts * k, LE).reinterpretAsShorts();
+                ShortVector fifth = shorts == 32 ? qh.lanewise(VectorOperators.LSHR, k == 0 ? Q5K_PAIR_SHIFT_0 : Q5K_PAIR_SHIFT_1)
+                        : qh.lanewise(VectorOperators.LSHR, 2 * k);
+                int xk = xb + 4 * shorts * k;
+                IntVector lows = v.and((short) 0xF).or(fifth.lanewise(VectorOperators.LSHL, 4).and((short) 0x10)).mul(ShortVector.fromArray(S, x, xk))
+                        .add(v.lanewise(VectorOperators.LSHR, 8).and((short) 0xF).or(fifth.lanewise(VectorOperators.LSHR, 4).and((short) 0x10))
+                                .mul(ShortVector.fromArray(S, x, xk + 2 * shorts))).reinterpretAsInts();
+                IntVector highs = v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF).or(fifth.lanewise(VectorOperators.LSHL, 3).and((short) 0x10))
+                        .mul(ShortVector.fromArray(S, x, xk + shorts))
+                        .add(v.lanewise(VectorOperators.LSHR, 12).or(fifth.lanewise(VectorOperators.LSHR, 5).and((short) 0x10))
+                                .mul(ShortVector.fromArray(S, x, xk + 3 * shorts))).reinterpretAsInts();
+                // Adjacent short lanes summed in int lanes: an int plus itself shifted up 16 bits holds the pair's sum
+                // in its upper half (exact while it fits in a short), which the arithmetic shift brings down.
+                lows = lows.add(lows.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                highs = highs.add(highs.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                isum = isum.add(lows.mul(lowScale.selectFrom(scales))).add(highs.mul(lowScale.add(1).selectFrom(scales)));
             }
-            total += Float.float16ToFloat(w.get(I16_LE, base)) * xScales[so + b] * isum.reduceLanes(VectorOperators.ADD);
+            int dAndMin = w.get(I32_LE, base);
+            float dx = xScales[so + b];
+            acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, Float.float16ToFloat((short) dAndMin) * dx), acc);
+            minAcc = ((FloatVector) mins.mul(IntVector.fromArray(I, minSums, mo + 16 * b + 16 - lanes)).convertShape(VectorOperators.I2F, F, 0))
+                    .fma(FloatVector.broadcast(F, Float.float16ToFloat((short) (dAndMin >>> 16)) * dx), minAcc);
         }
-        return total - minTerms(w, offset, 176, xScales, so, sums32, s32o, blocks);
-    }
-
-    /**
-     * The min terms of a Q5_K row, dmin * dx * sum(min * sum of x) summed over its super-blocks: scalar work kept out
-     * of the vector loop, whose size is what the JIT's inlining budget allows.
-     */
-    private static float minTerms(MemorySegment w, long offset, int blockBytes, float[] xScales, int so, int[] sums32, int s32o, int blocks) {
-        float total = 0;
-        for (int b = 0; b < blocks; b++) {
-            long base = offset + (long) blockBytes * b;
-            // Bytes 4-7 of the packed scales hold mins 0-3 in their low 6 bits; mins 4-7 are split as the scales are.
-            int u1 = w.get(I32_LE, base + 8), u2 = w.get(I32_LE, base + 12);
-            int mins03 = u1 & 0x3f3f3f3f, mins47 = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
-            int s = s32o + 8 * b;
-            int dot = (mins03 & 0xFF) * sums32[s] + ((mins03 >>> 8) & 0xFF) * sums32[s + 1]
-                    + ((mins03 >>> 16) & 0xFF) * sums32[s + 2] + (mins03 >>> 24) * sums32[s + 3]
-                    + (mins47 & 0xFF) * sums32[s + 4] + ((mins47 >>> 8) & 0xFF) * sums32[s + 5]
-                    + ((mins47 >>> 16) & 0xFF) * sums32[s + 6] + (mins47 >>> 24) * sums32[s + 7];
-            total += Float.float16ToFloat(w.get(I16_LE, base + 2)) * xScales[so + b] * dot;
-        }
-        return total;
+        acc = acc.sub(minAcc);
+        acc = acc.add(acc.rearrange(ROTATE_1));
+        acc = acc.add(acc.rearrange(ROTATE_2));
+        if (AT_LEAST_8_LANES) acc = acc.add(acc.rearrange(ROTATE_3));
+        if (AT_LEAST_16_LANES) acc = acc.add(acc.rearrange(ROTATE_4));
+        return acc.lane(0); // the lanes' sum, written out
     }
 
     /**

@@ -23,14 +23,13 @@ final class Q8KActivations {
     // The same, as the vector kernels read them: values widened to short once here rather than in every dot
     // product, and sums per 32 (one per Q4_K/Q5_K sub-block).
     private short[] wide = new short[0];
-    /** The same values in {@link KQuantKernels#Q4K_NIBBLE_ORDER}, the order the Q4_K kernel reads them in. */
+    /** The same values in {@link KQuantKernels#Q4K_NIBBLE_ORDER}, the order the Q4_K and Q5_K kernels read them in. */
     private short[] nibbleOrdered = new short[0];
     /** The values in {@link KQuantKernels#Q6K_NIBBLE_ORDER}, and the sums per 16 as ints, for the Q6_K kernel. */
     private short[] q6kOrdered = new short[0];
     private int[] sums16 = new int[0];
-    /** Per block 16 ints, 8 zeros and then the sums per 32: the Q4_K kernel multiplies them by its scales and mins at once. */
+    /** Per block 16 ints, 8 zeros and then the sums per 32: the Q4_K and Q5_K kernels multiply them by their scales and mins at once. */
     private int[] minSums = new int[0];
-    private int[] sums32 = new int[0];
     private int blocks;
 
     /** quantize_row_q8_K for the first n rows of x, into this buffer (reused across calls by one thread). */
@@ -45,7 +44,6 @@ final class Q8KActivations {
         if (minSums.length < n * blocks * 16) minSums = new int[n * blocks * 16];
         if (q6kOrdered.length < n * cols) q6kOrdered = new short[n * cols];
         if (sums16.length < n * blocks * 16) sums16 = new int[n * blocks * 16];
-        if (sums32.length < n * blocks * 8) sums32 = new int[n * blocks * 8];
         float[] d = x.data();
         for (int t = 0; t < n; t++) {
             for (int b = 0; b < blocks; b++) {
@@ -72,10 +70,7 @@ final class Q8KActivations {
                 for (int p = 0; p < QK; p++) nibbleOrdered[qo + p] = wide[qo + KQuantKernels.Q4K_NIBBLE_ORDER[p]];
                 for (int p = 0; p < QK; p++) q6kOrdered[qo + p] = wide[qo + KQuantKernels.Q6K_NIBBLE_ORDER[p]];
                 for (int g = 0; g < 16; g++) sums16[blk * 16 + g] = sums[blk * 16 + g];
-                for (int k = 0; k < 8; k++) {
-                    sums32[blk * 8 + k] = sums[blk * 16 + 2 * k] + sums[blk * 16 + 2 * k + 1];
-                    minSums[blk * 16 + 8 + k] = sums32[blk * 8 + k];
-                }
+                for (int k = 0; k < 8; k++) minSums[blk * 16 + 8 + k] = sums[blk * 16 + 2 * k] + sums[blk * 16 + 2 * k + 1];
                 scales[blk] = amax == 0 ? 0 : 1 / iscale; // an all-zero block: GGML stores d = 0 and zero values
             }
         }
@@ -110,25 +105,13 @@ final class Q8KActivations {
         return sums16;
     }
 
-    /** Offset of token t's blocks in {@link #minSums} and {@link #sums16}: 16 ints per block in both. */
-    int sums16Offset(int t) {
-        return t * blocks * 16;
-    }
-
     int[] minSums() {
         return minSums;
     }
 
+    /** Offset of token t's blocks in {@link #minSums} and {@link #sums16}: 16 ints per block in both. */
     int minSumsOffset(int t) {
         return t * blocks * 16;
-    }
-
-    int[] sums32() {
-        return sums32;
-    }
-
-    int sums32Offset(int t) {
-        return t * blocks * 8;
     }
 
     int valueOffset(int t) {

@@ -280,7 +280,7 @@ class VectorKernelsTest {
                     };
                     float got = switch (t) {
                         case Q4_K -> KQuantKernels.dotQ4_K(seg, 0, q8k.nibbleOrderedValues(), 0, q8k.scales(), 0, q8k.minSums(), 0, n / 256);
-                        case Q5_K -> KQuantKernels.dotQ5_K(seg, 0, q8k.wideValues(), 0, q8k.scales(), 0, q8k.sums32(), 0, n / 256);
+                        case Q5_K -> KQuantKernels.dotQ5_K(seg, 0, q8k.nibbleOrderedValues(), 0, q8k.scales(), 0, q8k.minSums(), 0, n / 256);
                         default -> KQuantKernels.dotQ6_K(seg, 0, q8k.q6kOrderedValues(), 0, q8k.scales(), 0, q8k.sums16(), 0, n / 256);
                     };
                     float[] widened = new float[n];
@@ -308,11 +308,11 @@ class VectorKernelsTest {
                         case Q5_K -> q8k.dotQ5_K(seg, row * rowBytes, tok);
                         default -> q8k.dotQ6_K(seg, row * rowBytes, tok);
                     };
-                    int qo = q8k.valueOffset(tok), so = q8k.scaleOffset(tok), bo = q8k.sums32Offset(tok);
+                    int qo = q8k.valueOffset(tok), so = q8k.scaleOffset(tok);
                     float got = switch (t) {
                         case Q4_K -> KQuantKernels.dotQ4_K(seg, row * rowBytes, q8k.nibbleOrderedValues(), qo, q8k.scales(), so, q8k.minSums(), q8k.minSumsOffset(tok), cols / 256);
-                        case Q5_K -> KQuantKernels.dotQ5_K(seg, row * rowBytes, q8k.wideValues(), qo, q8k.scales(), so, q8k.sums32(), bo, cols / 256);
-                        default -> KQuantKernels.dotQ6_K(seg, row * rowBytes, q8k.q6kOrderedValues(), qo, q8k.scales(), so, q8k.sums16(), q8k.sums16Offset(tok), cols / 256);
+                        case Q5_K -> KQuantKernels.dotQ5_K(seg, row * rowBytes, q8k.nibbleOrderedValues(), qo, q8k.scales(), so, q8k.minSums(), q8k.minSumsOffset(tok), cols / 256);
+                        default -> KQuantKernels.dotQ6_K(seg, row * rowBytes, q8k.q6kOrderedValues(), qo, q8k.scales(), so, q8k.sums16(), q8k.minSumsOffset(tok), cols / 256);
                     };
                     float[] widened = new float[cols];
                     dev.longbow.tensor.Tensor.dequantize(t, seg, row * rowBytes, widened, 0, cols);
