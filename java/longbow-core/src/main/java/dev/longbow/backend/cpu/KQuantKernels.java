@@ -231,8 +231,8 @@ final class KQuantKernels {
     static final int[] Q6K_NIBBLE_ORDER = new int[256];
     /** Per short lane of a load of low nibbles, the shifts that bring its values' two high bits (in qh) to bits 4-5. */
     private static final ShortVector Q6K_HIGH_SHIFT_0, Q6K_HIGH_SHIFT_1, Q6K_HIGH_SHIFT_2, Q6K_HIGH_SHIFT_3;
-    /** With 512-bit vectors, which qh short each lane of a half's load takes (its value l's byte pair), per half. */
-    private static final VectorShuffle<Short> Q6K_QH_HALF_0, Q6K_QH_HALF_1;
+    /** With 512-bit vectors, which qh short each lane of the first half's load takes (its value l's byte pair). */
+    private static final ShortVector Q6K_QH_INDEX;
     /** Per int lane of a half's first load, the scale lane (of its half's scales) of its products' group of 16. */
     private static final IntVector Q6K_FIRST_SCALE;
 
@@ -263,8 +263,9 @@ final class KQuantKernels {
         Q6K_HIGH_SHIFT_1 = ShortVector.fromArray(S, shift[1], 0);
         Q6K_HIGH_SHIFT_2 = ShortVector.fromArray(S, shift[2], 0);
         Q6K_HIGH_SHIFT_3 = ShortVector.fromArray(S, shift[3], 0);
-        Q6K_QH_HALF_0 = VectorShuffle.fromOp(S, i -> i % 16);
-        Q6K_QH_HALF_1 = VectorShuffle.fromOp(S, i -> 16 + i % 16);
+        short[] qhIndex = new short[shorts];
+        for (int i = 0; i < shorts; i++) qhIndex[i] = (short) (i % 16);
+        Q6K_QH_INDEX = ShortVector.fromArray(S, qhIndex, 0);
         int[] first = new int[lanes];
         for (int j = 0; j < lanes; j++) {
             int p = 4 * j; // int lane j: bytes 4j..4j+3 of the first load, values p % 32 + (32 if p >= 32) onward
@@ -292,7 +293,9 @@ final class KQuantKernels {
                 // The scales of this half's groups (all 16 when a vector holds them).
                 IntVector scales = (IntVector) ByteVector.fromMemorySegment(B_QUARTER, w,
                         base + 192 + (lanes == 16 ? 0 : 8 * h), LE).convertShape(VectorOperators.B2I, I, 0);
-                ShortVector qh = shorts == 32 ? qhBoth.rearrange(h == 0 ? Q6K_QH_HALF_0 : Q6K_QH_HALF_1)
+                // An index vector moved by h, not one of two shuffles: a shuffle picked by h is no constant to the JIT
+                // unless it unrolls this loop, and the kernel ran at 15 or 24 GB/s from one JVM to the next.
+                ShortVector qh = shorts == 32 ? Q6K_QH_INDEX.add((short) (16 * h)).selectFrom(qhBoth)
                         : ByteVector.fromMemorySegment(B, w, base + 128 + 32L * h, LE).reinterpretAsShorts();
                 for (int k = 0; k < 64 / (2 * shorts); k++) {
                     ShortVector v = ByteVector.fromMemorySegment(B, w, base + 64L * h + 2L * shorts * k, LE).reinterpretAsShorts();
