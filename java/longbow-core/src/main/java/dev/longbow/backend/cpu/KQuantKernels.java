@@ -229,8 +229,8 @@ final class KQuantKernels {
      * values l + 32 and l + 96 (l < 32), and each short lane of a load holds two such bytes.
      */
     static final int[] Q6K_NIBBLE_ORDER = new int[256];
-    /** Per short lane of a load of low nibbles, the shifts that bring its values' two high bits (in qh) to bits 4-5. */
-    private static final ShortVector Q6K_HIGH_SHIFT_0, Q6K_HIGH_SHIFT_1, Q6K_HIGH_SHIFT_2, Q6K_HIGH_SHIFT_3;
+    /** Per short lane of a load of low nibbles: 2 where its bytes are p >= 32 of the half, whose high bits sit 2 bits up. */
+    private static final ShortVector Q6K_UPPER_BYTES_SHIFT;
     /** With 512-bit vectors, which qh short each lane of the first half's load takes (its value l's byte pair). */
     private static final ShortVector Q6K_QH_INDEX;
     /** Per int lane of a half's first load, the scale lane (of its half's scales) of its products' group of 16. */
@@ -250,19 +250,10 @@ final class KQuantKernels {
         }
         // Nibble n of a lane: value l (n = 0, low), l + 64 (n = 1, high), l + 1 (n = 2), l + 65 (n = 3), for bytes
         // p < 32; bytes p >= 32 hold l + 32 and l + 96 instead. Their high bits sit in qh byte l at bits 0-1, 4-5
-        // (p < 32) or 2-3, 6-7 (p >= 32), and byte l + 1 eight bits up. Shift 0 moves them left, the others right.
-        short[][] shift = new short[4][shorts];
-        for (int i = 0; i < shorts; i++) {
-            boolean upper = 2 * i >= 32; // only with 512-bit vectors does one load span both
-            shift[0][i] = (short) (upper ? 2 : 4);
-            shift[1][i] = (short) (upper ? 2 : 0);
-            shift[2][i] = (short) (upper ? 6 : 4);
-            shift[3][i] = (short) (upper ? 10 : 8);
-        }
-        Q6K_HIGH_SHIFT_0 = ShortVector.fromArray(S, shift[0], 0);
-        Q6K_HIGH_SHIFT_1 = ShortVector.fromArray(S, shift[1], 0);
-        Q6K_HIGH_SHIFT_2 = ShortVector.fromArray(S, shift[2], 0);
-        Q6K_HIGH_SHIFT_3 = ShortVector.fromArray(S, shift[3], 0);
+        // (p < 32) or 2-3, 6-7 (p >= 32), and byte l + 1 eight bits up.
+        short[] upper = new short[shorts];
+        for (int i = 0; i < shorts; i++) upper[i] = (short) (2 * i >= 32 ? 2 : 0); // only 512-bit loads span both
+        Q6K_UPPER_BYTES_SHIFT = ShortVector.fromArray(S, upper, 0);
         short[] qhIndex = new short[shorts];
         for (int i = 0; i < shorts; i++) qhIndex[i] = (short) (i % 16);
         Q6K_QH_INDEX = ShortVector.fromArray(S, qhIndex, 0);
@@ -293,23 +284,22 @@ final class KQuantKernels {
                 // The scales of this half's groups (all 16 when a vector holds them).
                 IntVector scales = (IntVector) ByteVector.fromMemorySegment(B_QUARTER, w,
                         base + 192 + (lanes == 16 ? 0 : 8 * h), LE).convertShape(VectorOperators.B2I, I, 0);
-                // An index vector moved by h, not one of two shuffles: a shuffle picked by h is no constant to the JIT
-                // unless it unrolls this loop, and the kernel ran at 15 or 24 GB/s from one JVM to the next.
+                // An index vector moved by h, not one of two shuffles: a shuffle picked by h is a constant to the JIT
+                // only where it unrolls this loop.
                 ShortVector qh = shorts == 32 ? Q6K_QH_INDEX.add((short) (16 * h)).selectFrom(qhBoth)
                         : ByteVector.fromMemorySegment(B, w, base + 128 + 32L * h, LE).reinterpretAsShorts();
                 for (int k = 0; k < 64 / (2 * shorts); k++) {
                     ShortVector v = ByteVector.fromMemorySegment(B, w, base + 64L * h + 2L * shorts * k, LE).reinterpretAsShorts();
-                    // With 256-bit vectors a load lies wholly below or above byte 32, and one shift serves every lane.
-                    ShortVector high0 = shorts == 32 ? qh.lanewise(VectorOperators.LSHL, Q6K_HIGH_SHIFT_0) : qh.lanewise(VectorOperators.LSHL, k == 0 ? 4 : 2);
-                    ShortVector high1 = shorts == 32 ? qh.lanewise(VectorOperators.LSHR, Q6K_HIGH_SHIFT_1) : qh.lanewise(VectorOperators.LSHR, k == 0 ? 0 : 2);
-                    ShortVector high2 = shorts == 32 ? qh.lanewise(VectorOperators.LSHR, Q6K_HIGH_SHIFT_2) : qh.lanewise(VectorOperators.LSHR, k == 0 ? 4 : 6);
-                    ShortVector high3 = shorts == 32 ? qh.lanewise(VectorOperators.LSHR, Q6K_HIGH_SHIFT_3) : qh.lanewise(VectorOperators.LSHR, k == 0 ? 8 : 10);
+                    // Bytes p >= 32 keep their values' high bits two places up (bits 2-3 and 6-7 of each qh byte):
+                    // shifting those lanes down by 2 first lets one set of shifts serve every lane. With 256-bit
+                    // vectors a load lies wholly below or above byte 32.
+                    ShortVector high = shorts == 32 ? qh.lanewise(VectorOperators.LSHR, Q6K_UPPER_BYTES_SHIFT) : qh.lanewise(VectorOperators.LSHR, 2 * k);
                     int xk = xb + 128 * h + 4 * shorts * k;
-                    IntVector lows = v.and((short) 0xF).or(high0.and((short) 0x30)).mul(ShortVector.fromArray(S, x, xk))
-                            .add(v.lanewise(VectorOperators.LSHR, 8).and((short) 0xF).or(high2.and((short) 0x30)).mul(ShortVector.fromArray(S, x, xk + 2 * shorts)))
+                    IntVector lows = v.and((short) 0xF).or(high.lanewise(VectorOperators.LSHL, 4).and((short) 0x30)).mul(ShortVector.fromArray(S, x, xk))
+                            .add(v.lanewise(VectorOperators.LSHR, 8).and((short) 0xF).or(high.lanewise(VectorOperators.LSHR, 4).and((short) 0x30)).mul(ShortVector.fromArray(S, x, xk + 2 * shorts)))
                             .reinterpretAsInts();
-                    IntVector highs = v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF).or(high1.and((short) 0x30)).mul(ShortVector.fromArray(S, x, xk + shorts))
-                            .add(v.lanewise(VectorOperators.LSHR, 12).or(high3.and((short) 0x30)).mul(ShortVector.fromArray(S, x, xk + 3 * shorts)))
+                    IntVector highs = v.lanewise(VectorOperators.LSHR, 4).and((short) 0xF).or(high.and((short) 0x30)).mul(ShortVector.fromArray(S, x, xk + shorts))
+                            .add(v.lanewise(VectorOperators.LSHR, 12).or(high.lanewise(VectorOperators.LSHR, 8).and((short) 0x30)).mul(ShortVector.fromArray(S, x, xk + 3 * shorts)))
                             .reinterpretAsInts();
                     lows = lows.add(lows.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16); // pair sums, as in dotQ4_K
                     highs = highs.add(highs.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
