@@ -54,8 +54,7 @@ public final class CpuOps implements Ops {
     private final MatmulJob[] matmulJobs = {new MatmulJob(), new MatmulJob(), new MatmulJob()};
     private final FusedJob fusedJob = new FusedJob();
     private final SwigluJob swigluJob = new SwigluJob();
-    /** The input the quantized forms below were made from in this matmuls call; null when none is. */
-    private CpuAct preparedFor;
+    /** Which quantized forms of the current matmuls call's input are made. */
     private boolean q8Ready, q8kReady, a8Ready;
     private CpuAct x16Ready;
     private final CpuAttention attentionJob;
@@ -169,7 +168,8 @@ public final class CpuOps implements Ops {
         CpuAct in = (CpuAct) x;
         synchronized (pool) {
             boolean oneAtATime = kernels != Kernels.VECTOR || n >= GEMM_MIN_TOKENS;
-            preparedFor = null;
+            q8Ready = q8kReady = a8Ready = false; // quantized forms of this input, made once for all its matrices
+            x16Ready = null;
             int tasks = 0;
             long work = 0;
             int parts = out1 == null ? 1 : out2 == null ? 2 : 3;
@@ -194,23 +194,17 @@ public final class CpuOps implements Ops {
                 parallel(tasks, work, parts == 1 ? matmulJobs[0] : fusedJob);
                 for (int p = 0; p < parts; p++) matmulJobs[p].clear();
             }
-            preparedFor = null;
         }
     }
 
     /**
      * Sets up {@code job} for one matrix and returns its task count. Quantized forms of the input are made once per
-     * {@link #matmuls} call, whichever of its matrices asks first ({@link #preparedFor}).
+     * {@link #matmuls} call, whichever of its matrices asks first.
      */
     private int prepare(MatmulJob job, CpuAct o, CpuAct in, Tensor w, Tensor bias, int n) {
         int rows = w.rows(), cols = w.cols();
         if (cols != in.cols() || rows != o.cols()) {
             throw new IllegalArgumentException(w.name() + " " + rows + "x" + cols + " applied to " + in.cols() + " -> " + o.cols());
-        }
-        if (preparedFor != in) {
-            preparedFor = in;
-            q8Ready = q8kReady = a8Ready = false;
-            x16Ready = null;
         }
         job.out = o;
         job.in = in;
@@ -246,6 +240,10 @@ public final class CpuOps implements Ops {
             job.a8 = a8;
         }
         job.gemm = kernels == Kernels.VECTOR && n >= GEMM_MIN_TOKENS ? gemmWeights(type, cols) : null;
+        if (job.q8k != null && kernels == Kernels.VECTOR && job.gemm == null) { // the decode kernels' layouts, built here, not on the threads
+            if (type == WeightType.Q6_K) q8k.q6kOrderedValues();
+            else q8k.q4kOrderedValues();
+        }
         job.compressedGemm = kernels == Kernels.VECTOR && n >= GEMM_MIN_TOKENS && type.sectioned()
                 && VectorGemm.supports(cols, VectorGemm.Weights.F32);
         if (job.gemm != null || job.compressedGemm) {
@@ -362,12 +360,12 @@ public final class CpuOps implements Ops {
                             case BF16 -> VectorKernels.dotBF16(data, ro, in.data(), in.at(t), cols);
                             case Q8_0 -> VectorKernels.dotQ8_0(data, ro, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks);
                             case Q4_0 -> VectorKernels.dotQ4_0(data, ro, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks);
-                            case Q4_K -> KQuantKernels.dotQ4_K(data, ro, q8k.nibbleOrderedValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
-                                    q8k.minSums(), q8k.minSumsOffset(t), superBlocks);
-                            case Q5_K -> KQuantKernels.dotQ5_K(data, ro, q8k.nibbleOrderedValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
-                                    q8k.minSums(), q8k.minSumsOffset(t), superBlocks);
+                            case Q4_K -> KQuantKernels.dotQ4_K(data, ro, q8k.q4kOrderedValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
+                                    q8k.minSums(), q8k.sumsOffset(t), superBlocks);
+                            case Q5_K -> KQuantKernels.dotQ5_K(data, ro, q8k.q4kOrderedValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
+                                    q8k.minSums(), q8k.sumsOffset(t), superBlocks);
                             case Q6_K -> KQuantKernels.dotQ6_K(data, ro, q8k.q6kOrderedValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
-                                    q8k.sums16(), q8k.minSumsOffset(t), superBlocks);
+                                    q8k.sums(), q8k.sumsOffset(t), superBlocks);
                             default -> throw new IllegalStateException(type + " has its own band");
                         };
                     } else {

@@ -267,12 +267,12 @@ final class KQuantKernels {
 
     /**
      * Q6_K weights (210-byte super-blocks: 128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales, fp16 d)
-     * against Q8_K activations given as shorts in {@link #Q6K_NIBBLE_ORDER}, with {@code sums16} the sums of each 16
+     * against Q8_K activations given as shorts in {@link #Q6K_NIBBLE_ORDER}, with {@code sums} the sums of each 16
      * activations as ints. Levels are 6-bit (0..63) times an activation in short lanes, two of a group of 16 added
      * (at most 2 * 63 * 127) and pairs of lanes added into int lanes (at most 32004, still a short's range), scaled
      * there; the levels' offset of 32 comes off once per super-block as 32 * sum(scale * sum of 16).
      */
-    static float dotQ6_K(MemorySegment w, long offset, short[] x, int xo, float[] xScales, int so, int[] sums16, int s16o, int blocks) {
+    static float dotQ6_K(MemorySegment w, long offset, short[] x, int xo, float[] xScales, int so, int[] sums, int so16, int blocks) {
         int shorts = S.length(), lanes = I.length();
         FloatVector acc = FloatVector.zero(F);
         // One loop over half super-blocks rather than a loop over halves inside one over super-blocks: that nest
@@ -309,7 +309,7 @@ final class KQuantKernels {
             // Levels are stored as q + 32: take 32 * scale * (sum of the group's activations) off, once per scale
             // (a 512-bit vector holds both halves' scales).
             if (lanes == 8 || h == 0) {
-                isum = isum.sub(scales.mul(IntVector.fromArray(I, sums16, s16o + 16 * b + (lanes == 16 ? 0 : 8 * h))).lanewise(VectorOperators.LSHL, 5));
+                isum = isum.sub(scales.mul(IntVector.fromArray(I, sums, so16 + 16 * b + (lanes == 16 ? 0 : 8 * h))).lanewise(VectorOperators.LSHL, 5));
             }
             acc = ((FloatVector) isum.convertShape(VectorOperators.I2F, F, 0))
                     .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16_LE, base + 208)) * xScales[so + b]), acc);

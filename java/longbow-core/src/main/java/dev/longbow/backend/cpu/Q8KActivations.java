@@ -18,32 +18,25 @@ final class Q8KActivations {
 
     private byte[] q = new byte[0];
     private float[] scales = new float[0];
-    /** Per 16 quantized values, their sum: the min terms of Q4_K and Q5_K need only these. */
-    private short[] sums = new short[0];
-    // The same, as the vector kernels read them: values widened to short once here rather than in every dot
-    // product, and sums per 32 (one per Q4_K/Q5_K sub-block).
-    private short[] wide = new short[0];
-    /** The same values in {@link KQuantKernels#Q4K_NIBBLE_ORDER}, the order the Q4_K and Q5_K kernels read them in. */
-    private short[] nibbleOrdered = new short[0];
-    /** The values in {@link KQuantKernels#Q6K_NIBBLE_ORDER}, and the sums per 16 as ints, for the Q6_K kernel. */
-    private short[] q6kOrdered = new short[0];
-    private int[] sums16 = new int[0];
-    /** Per block 16 ints, 8 zeros and then the sums per 32: the Q4_K and Q5_K kernels multiply them by their scales and mins at once. */
+    /** Per 16 quantized values, their sum: the min terms of Q4_K and Q5_K need only these, Q6_K's offset of 32 these. */
+    private int[] sums = new int[0];
+    // What the vector kernels read, built from the values on first request after each quantize (a matmul's weights
+    // use one of them, a prompt's tiles neither): the values in KQuantKernels.Q4K_NIBBLE_ORDER with, per block, 16
+    // ints (8 zeros, then the sums per 32) for Q4_K and Q5_K; the values in Q6K_NIBBLE_ORDER for Q6_K.
+    private short[] q4kOrdered = new short[0], q6kOrdered = new short[0];
     private int[] minSums = new int[0];
-    private int blocks;
+    private boolean q4kReady, q6kReady;
+    private int blocks, count;
 
     /** quantize_row_q8_K for the first n rows of x, into this buffer (reused across calls by one thread). */
     Q8KActivations quantize(CpuAct x, int n) {
         int cols = x.cols();
         blocks = cols / QK;
+        count = n * blocks;
+        q4kReady = q6kReady = false;
         if (q.length < n * cols) q = new byte[n * cols];
         if (scales.length < n * blocks) scales = new float[n * blocks];
-        if (sums.length < n * blocks * 16) sums = new short[n * blocks * 16];
-        if (wide.length < n * cols) wide = new short[n * cols];
-        if (nibbleOrdered.length < n * cols) nibbleOrdered = new short[n * cols];
-        if (minSums.length < n * blocks * 16) minSums = new int[n * blocks * 16];
-        if (q6kOrdered.length < n * cols) q6kOrdered = new short[n * cols];
-        if (sums16.length < n * blocks * 16) sums16 = new int[n * blocks * 16];
+        if (sums.length < n * blocks * 16) sums = new int[n * blocks * 16];
         float[] d = x.data();
         for (int t = 0; t < n; t++) {
             for (int b = 0; b < blocks; b++) {
@@ -58,19 +51,12 @@ final class Q8KActivations {
                 }
                 // -127/max, not 127/amax: the value of largest magnitude becomes -127 and the scale takes its sign.
                 float iscale = amax == 0 ? 0 : -127f / max;
-                for (int j = 0; j < QK; j++) {
-                    q[qo + j] = amax == 0 ? 0 : (byte) Math.min(127, KQuants.nearestInt(iscale * d[o + j]));
-                    wide[qo + j] = q[qo + j];
-                }
+                for (int j = 0; j < QK; j++) q[qo + j] = amax == 0 ? 0 : (byte) Math.min(127, KQuants.nearestInt(iscale * d[o + j]));
                 for (int g = 0; g < 16; g++) {
                     int sum = 0;
                     for (int i = 0; i < 16; i++) sum += q[qo + g * 16 + i];
-                    sums[blk * 16 + g] = (short) sum;
+                    sums[blk * 16 + g] = sum;
                 }
-                for (int p = 0; p < QK; p++) nibbleOrdered[qo + p] = wide[qo + KQuantKernels.Q4K_NIBBLE_ORDER[p]];
-                for (int p = 0; p < QK; p++) q6kOrdered[qo + p] = wide[qo + KQuantKernels.Q6K_NIBBLE_ORDER[p]];
-                for (int g = 0; g < 16; g++) sums16[blk * 16 + g] = sums[blk * 16 + g];
-                for (int k = 0; k < 8; k++) minSums[blk * 16 + 8 + k] = sums[blk * 16 + 2 * k] + sums[blk * 16 + 2 * k + 1];
                 scales[blk] = amax == 0 ? 0 : 1 / iscale; // an all-zero block: GGML stores d = 0 and zero values
             }
         }
@@ -85,32 +71,49 @@ final class Q8KActivations {
         return scales;
     }
 
-    short[] sums() {
+    /** Per 16 values their sum, 16 per block; also what the Q6_K kernel reads (offset {@link #sumsOffset}). */
+    int[] sums() {
         return sums;
     }
 
-    short[] wideValues() {
-        return wide;
+    /**
+     * The values in {@link KQuantKernels#Q4K_NIBBLE_ORDER}, built on first request after a quantize: callers on
+     * several threads ask once before sharing it out (CpuOps does, under its pool's lock).
+     */
+    short[] q4kOrderedValues() {
+        if (!q4kReady) {
+            if (q4kOrdered.length < count * QK) {
+                q4kOrdered = new short[count * QK];
+                minSums = new int[count * 16];
+            }
+            for (int blk = 0; blk < count; blk++) {
+                for (int p = 0; p < QK; p++) q4kOrdered[blk * QK + p] = q[blk * QK + KQuantKernels.Q4K_NIBBLE_ORDER[p]];
+                for (int k = 0; k < 8; k++) minSums[blk * 16 + 8 + k] = sums[blk * 16 + 2 * k] + sums[blk * 16 + 2 * k + 1];
+            }
+            q4kReady = true;
+        }
+        return q4kOrdered;
     }
 
-    short[] nibbleOrderedValues() {
-        return nibbleOrdered;
-    }
-
-    short[] q6kOrderedValues() {
-        return q6kOrdered;
-    }
-
-    int[] sums16() {
-        return sums16;
-    }
-
+    /** Per block 8 zeros and the sums per 32, beside {@link #q4kOrderedValues} (which builds them). */
     int[] minSums() {
         return minSums;
     }
 
-    /** Offset of token t's blocks in {@link #minSums} and {@link #sums16}: 16 ints per block in both. */
-    int minSumsOffset(int t) {
+    /** The values in {@link KQuantKernels#Q6K_NIBBLE_ORDER}, built as {@link #q4kOrderedValues} is. */
+    short[] q6kOrderedValues() {
+        if (!q6kReady) {
+            if (q6kOrdered.length < count * QK) q6kOrdered = new short[count * QK];
+            for (int blk = 0; blk < count; blk++) {
+                for (int p = 0; p < QK; p++) q6kOrdered[blk * QK + p] = q[blk * QK + KQuantKernels.Q6K_NIBBLE_ORDER[p]];
+            }
+            q6kReady = true;
+        }
+        return q6kOrdered;
+    }
+
+    /** Offset of token t's blocks in {@link #sums} and {@link #minSums}: 16 ints per block in both. */
+    int sumsOffset(int t) {
         return t * blocks * 16;
     }
 

@@ -130,7 +130,7 @@ class KQuantGgmlParityTest {
         for (int b = 0; b < blocks; b++) {
             buf.putFloat(a.scales()[b]);
             buf.put(a.values(), b * 256, 256);
-            for (int g = 0; g < 16; g++) buf.putShort(a.sums()[b * 16 + g]);
+            for (int g = 0; g < 16; g++) buf.putShort((short) a.sums()[b * 16 + g]);
         }
         return buf.array();
     }

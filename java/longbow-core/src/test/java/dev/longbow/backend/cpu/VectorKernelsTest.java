@@ -279,9 +279,9 @@ class VectorKernelsTest {
                         default -> q8k.dotQ6_K(seg, 0, 0);
                     };
                     float got = switch (t) {
-                        case Q4_K -> KQuantKernels.dotQ4_K(seg, 0, q8k.nibbleOrderedValues(), 0, q8k.scales(), 0, q8k.minSums(), 0, n / 256);
-                        case Q5_K -> KQuantKernels.dotQ5_K(seg, 0, q8k.nibbleOrderedValues(), 0, q8k.scales(), 0, q8k.minSums(), 0, n / 256);
-                        default -> KQuantKernels.dotQ6_K(seg, 0, q8k.q6kOrderedValues(), 0, q8k.scales(), 0, q8k.sums16(), 0, n / 256);
+                        case Q4_K -> KQuantKernels.dotQ4_K(seg, 0, q8k.q4kOrderedValues(), 0, q8k.scales(), 0, q8k.minSums(), 0, n / 256);
+                        case Q5_K -> KQuantKernels.dotQ5_K(seg, 0, q8k.q4kOrderedValues(), 0, q8k.scales(), 0, q8k.minSums(), 0, n / 256);
+                        default -> KQuantKernels.dotQ6_K(seg, 0, q8k.q6kOrderedValues(), 0, q8k.scales(), 0, q8k.sums(), 0, n / 256);
                     };
                     float[] widened = new float[n];
                     dev.longbow.tensor.Tensor.dequantize(t, seg, 0, widened, 0, n);
@@ -310,9 +310,9 @@ class VectorKernelsTest {
                     };
                     int qo = q8k.valueOffset(tok), so = q8k.scaleOffset(tok);
                     float got = switch (t) {
-                        case Q4_K -> KQuantKernels.dotQ4_K(seg, row * rowBytes, q8k.nibbleOrderedValues(), qo, q8k.scales(), so, q8k.minSums(), q8k.minSumsOffset(tok), cols / 256);
-                        case Q5_K -> KQuantKernels.dotQ5_K(seg, row * rowBytes, q8k.nibbleOrderedValues(), qo, q8k.scales(), so, q8k.minSums(), q8k.minSumsOffset(tok), cols / 256);
-                        default -> KQuantKernels.dotQ6_K(seg, row * rowBytes, q8k.q6kOrderedValues(), qo, q8k.scales(), so, q8k.sums16(), q8k.minSumsOffset(tok), cols / 256);
+                        case Q4_K -> KQuantKernels.dotQ4_K(seg, row * rowBytes, q8k.q4kOrderedValues(), qo, q8k.scales(), so, q8k.minSums(), q8k.sumsOffset(tok), cols / 256);
+                        case Q5_K -> KQuantKernels.dotQ5_K(seg, row * rowBytes, q8k.q4kOrderedValues(), qo, q8k.scales(), so, q8k.minSums(), q8k.sumsOffset(tok), cols / 256);
+                        default -> KQuantKernels.dotQ6_K(seg, row * rowBytes, q8k.q6kOrderedValues(), qo, q8k.scales(), so, q8k.sums(), q8k.sumsOffset(tok), cols / 256);
                     };
                     float[] widened = new float[cols];
                     dev.longbow.tensor.Tensor.dequantize(t, seg, row * rowBytes, widened, 0, cols);
