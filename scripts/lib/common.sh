@@ -2,7 +2,8 @@
 # Source it; it defines LONGBOW_ROOT, JAVA, longbow_build.
 
 LONGBOW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-LONGBOW_JVM_FLAGS=(--enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -XX:+UseParallelGC -Xss4m)
+# -XX:Tier3DelayOn: never skip the profiled tier on the way to C2 (CONTRIBUTING.md, "JIT rules").
+LONGBOW_JVM_FLAGS=(--enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -XX:+UseParallelGC -Xss4m -XX:Tier3DelayOn=100000)
 
 # Prints the major version of the java binary $1, or nothing.
 java_major() {

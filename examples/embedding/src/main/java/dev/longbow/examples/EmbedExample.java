@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * How a Java service embeds Longbow: load once, generate from many threads, stream tokens, cancel, close.
- * Run: java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp ... dev.longbow.examples.EmbedExample [model]
+ * Run: java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:Tier3DelayOn=100000 -cp ... dev.longbow.examples.EmbedExample [model]
  */
 public final class EmbedExample {
     public static void main(String[] args) throws Exception {

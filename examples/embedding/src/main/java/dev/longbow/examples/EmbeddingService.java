@@ -27,7 +27,7 @@ import java.util.concurrent.Executors;
  * {@code {"embeddings": [[...], ...]}}, {@code POST /generate {"prompt": ..., "max_tokens": n}} answers
  * {@code {"text": ...}}. HTTP threads only parse and wait; the model work runs on a {@link ModelExecutor}, whose
  * few threads bound the memory in use however many requests arrive. Bad input is a 400 with the engine's message.
- * Run: java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp ... dev.longbow.examples.EmbeddingService [port [model]]
+ * Run: java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:Tier3DelayOn=100000 -cp ... dev.longbow.examples.EmbeddingService [port [model]]
  */
 public final class EmbeddingService implements AutoCloseable {
     private final Model model;
