@@ -240,6 +240,8 @@ public final class CpuOps implements Ops {
             job.a8 = a8;
         }
         job.gemm = kernels == Kernels.VECTOR && n >= GEMM_MIN_TOKENS ? gemmWeights(type, cols) : null;
+        job.q4_0Grouped = type == WeightType.Q4_0 && kernels == Kernels.VECTOR && job.gemm == null && Q4_0Kernels.SUPPORTED
+                && q8.q4_0Groups(); // the layout built here, not on the threads
         if (job.q8k != null && kernels == Kernels.VECTOR && job.gemm == null) { // the decode kernels' layouts, built here, not on the threads
             if (type == WeightType.Q6_K) q8k.q6kOrderedValues();
             else q8k.q4kOrderedValues();
@@ -311,6 +313,8 @@ public final class CpuOps implements Ops {
         Q8KActivations q8k;
         TokenInt8Activations a8;
         boolean compressedGemm;
+        /** Q4_0 through {@link Q4_0Kernels}, three blocks a load. */
+        boolean q4_0Grouped;
         /** Q8_0, Q4_0 and INT8-row dot products four rows at a time, one from each quarter of the matrix: tasks index a quarter's rows. */
         boolean quarters;
         int n;
@@ -359,7 +363,10 @@ public final class CpuOps implements Ops {
                             case F16 -> VectorKernels.dotF16(data, ro, x16.data(), x16.at(t), cols);
                             case BF16 -> VectorKernels.dotBF16(data, ro, in.data(), in.at(t), cols);
                             case Q8_0 -> VectorKernels.dotQ8_0(data, ro, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks);
-                            case Q4_0 -> VectorKernels.dotQ4_0(data, ro, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks);
+                            case Q4_0 -> q4_0Grouped
+                                    ? Q4_0Kernels.dotQ4_0(data, ro, q8.q4_0Values(), q8.q4_0ValueOffset(t), q8.q4_0LaneOffsets(), q8.q4_0LaneScales(),
+                                            q8.q4_0LaneOffset(t), q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks)
+                                    : VectorKernels.dotQ4_0(data, ro, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks);
                             case Q4_K -> KQuantKernels.dotQ4_K(data, ro, q8k.q4kOrderedValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
                                     q8k.minSums(), q8k.sumsOffset(t), superBlocks);
                             case Q5_K -> KQuantKernels.dotQ5_K(data, ro, q8k.q4kOrderedValues(), q8k.valueOffset(t), q8k.scales(), q8k.scaleOffset(t),
@@ -404,8 +411,15 @@ public final class CpuOps implements Ops {
                 switch (type) {
                     case Q8_0 -> VectorKernels.dotQ8_0x4(data, ro, stride, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks,
                             out, oi, quarter);
-                    case Q4_0 -> VectorKernels.dotQ4_0x4(data, ro, stride, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks,
-                            out, oi, quarter);
+                    case Q4_0 -> {
+                        if (j.q4_0Grouped) {
+                            Q4_0Kernels.dotQ4_0x4(data, ro, stride, q8.q4_0Values(), q8.q4_0ValueOffset(t), q8.q4_0LaneOffsets(), q8.q4_0LaneScales(),
+                                    q8.q4_0LaneOffset(t), q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks, out, oi, quarter);
+                        } else {
+                            VectorKernels.dotQ4_0x4(data, ro, stride, q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), blocks,
+                                    out, oi, quarter);
+                        }
+                    }
                     default -> CompressedKernels.dotI8x4(data, CompressedLayout.valuesOffset(type, cols, r), (long) quarter * cols,
                             j.x16.data(), j.x16.at(t), cols, out, oi, quarter);
                 }

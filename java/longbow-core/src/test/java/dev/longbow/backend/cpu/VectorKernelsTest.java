@@ -262,6 +262,75 @@ class VectorKernelsTest {
         }
     }
 
+    /** Rows of 1 to 9 blocks, whole groups of three and not (the last block is always left to the tail), and real widths. */
+    private static final int[] Q4_0_GROUPED_LENGTHS = {32, 64, 96, 128, 160, 192, 224, 256, 288, 2048, 2048 + 64, 8192};
+
+    private static float groupedQ4_0(MemorySegment seg, long offset, Q8Activations q8, int t, int n) {
+        return Q4_0Kernels.dotQ4_0(seg, offset, q8.q4_0Values(), q8.q4_0ValueOffset(t), q8.q4_0LaneOffsets(), q8.q4_0LaneScales(),
+                q8.q4_0LaneOffset(t), q8.wideValues(), q8.valueOffset(t), q8.scales(), q8.scaleOffset(t), n / 32);
+    }
+
+    @Test
+    void groupedQ4_0MatchesTheReferenceBlockArithmetic() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Q4_0Kernels.SUPPORTED, "no 512-bit vectors here");
+        SplittableRandom r = new SplittableRandom(16);
+        for (int n : Q4_0_GROUPED_LENGTHS) {
+            // Three tokens, so the layout's per-token offsets are exercised; each row sized exactly, so a load past
+            // the row's end would throw.
+            float[] x = random(r, 3 * n, 2);
+            Q8Activations q8 = new Q8Activations().quantize(new CpuAct(x, 0, 3, n), 3);
+            assertTrue(q8.q4_0Groups());
+            for (int rep = 0; rep < 3; rep++) {
+                float[] w = random(r, n, 0.05);
+                if (rep == 2) java.util.Arrays.fill(w, 0, Math.min(n, 64), 0f); // zero scales
+                MemorySegment seg = MemorySegment.ofArray(Quantizer.encode(WeightType.Q4_0, w));
+                float[] widened = new float[n];
+                dev.longbow.tensor.Tensor.dequantize(WeightType.Q4_0, seg, 0, widened, 0, n);
+                for (int t = 0; t < 3; t++) {
+                    float[] xt = java.util.Arrays.copyOfRange(x, t * n, (t + 1) * n);
+                    assertClose(q8.dotQ4_0(seg, 0, t), groupedQ4_0(seg, 0, q8, t, n), absSum(widened, xt, n), "Q4_0 grouped n=" + n + " token " + t);
+                }
+            }
+        }
+    }
+
+    @Test
+    void groupedQ4_0FourRowKernelGivesEachRowsSingleRowResultBitForBit() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Q4_0Kernels.SUPPORTED, "no 512-bit vectors here");
+        SplittableRandom r = new SplittableRandom(17);
+        for (int n : Q4_0_GROUPED_LENGTHS) {
+            Q8Activations q8 = new Q8Activations().quantize(new CpuAct(random(r, n, 2), 0, 1, n), 1);
+            assertTrue(q8.q4_0Groups());
+            int quarter = 3;
+            long rowBytes = WeightType.Q4_0.bytesFor(n);
+            MemorySegment seg = MemorySegment.ofArray(new byte[(int) (4 * quarter * rowBytes)]);
+            for (int row = 0; row < 4 * quarter; row++) {
+                MemorySegment.copy(MemorySegment.ofArray(Quantizer.encode(WeightType.Q4_0, random(r, n, 0.05))), 0, seg, row * rowBytes, rowBytes);
+            }
+            float[] out = new float[4 * quarter];
+            int first = 2; // the last row of each quarter: the fourth ends the segment
+            Q4_0Kernels.dotQ4_0x4(seg, first * rowBytes, quarter * rowBytes, q8.q4_0Values(), 0, q8.q4_0LaneOffsets(), q8.q4_0LaneScales(), 0,
+                    q8.wideValues(), 0, q8.scales(), 0, n / 32, out, first, quarter);
+            for (int k = 0; k < 4; k++) {
+                int row = first + k * quarter;
+                assertEquals(Float.floatToIntBits(groupedQ4_0(seg, row * rowBytes, q8, 0, n)), Float.floatToIntBits(out[row]), "Q4_0 n=" + n + " row " + row);
+            }
+            for (int row = 0; row < out.length; row++) {
+                if ((row - first) % quarter != 0) assertEquals(0f, out[row], "wrote row " + row);
+            }
+        }
+    }
+
+    @Test
+    void groupedQ4_0StepsAsideWhenAScaleWouldOverflowItsLayout() {
+        float[] x = new float[256];
+        x[5] = 1e7f; // scale 1e7 / 127: times 2^112 past the float range
+        Q8Activations q8 = new Q8Activations().quantize(new CpuAct(x, 0, 1, 256), 1);
+        org.junit.jupiter.api.Assertions.assertFalse(q8.q4_0Groups());
+        x[5] = 1e5f;
+        assertTrue(new Q8Activations().quantize(new CpuAct(x, 0, 1, 256), 1).q4_0Groups());
+    }
+
     @Test
     void kQuantKernelsMatchTheReferenceSuperBlockArithmetic() {
         // Both sum exact integers per super-block; only the float sums across super-blocks and lanes differ in order.
