@@ -221,7 +221,10 @@ public final class CpuOps implements Ops {
         }
         // K-quant weights meet activations quantized to Q8_K super-blocks of 256, again as llama.cpp does.
         job.q8k = null;
-        if (type == WeightType.Q4_K || type == WeightType.Q5_K || type == WeightType.Q6_K) {
+        boolean kQuant = type == WeightType.Q4_K || type == WeightType.Q5_K || type == WeightType.Q6_K;
+        // So do 2:4 INT8 weights where their short-lane kernel runs, in prefill too, so both see the same values.
+        boolean s24Q8K = type == WeightType.S24_I8 && kernels == Kernels.VECTOR && CompressedKernels.S24_I8_SHORT_LANES && cols % 256 == 0;
+        if (kQuant || s24Q8K) {
             if (!q8kReady) q8k.quantize(in, n);
             q8kReady = true;
             job.q8k = q8k;
@@ -242,7 +245,7 @@ public final class CpuOps implements Ops {
         job.gemm = kernels == Kernels.VECTOR && n >= GEMM_MIN_TOKENS ? gemmWeights(type, cols) : null;
         job.q4_0Grouped = type == WeightType.Q4_0 && kernels == Kernels.VECTOR && job.gemm == null && Q4_0Kernels.SUPPORTED
                 && q8.q4_0Groups(); // the layout built here, not on the threads
-        if (job.q8k != null && kernels == Kernels.VECTOR && job.gemm == null) { // the decode kernels' layouts, built here, not on the threads
+        if (kQuant && kernels == Kernels.VECTOR && job.gemm == null) { // the decode kernels' layouts, built here, not on the threads
             if (type == WeightType.Q6_K) q8k.q6kOrderedValues();
             else q8k.q4kOrderedValues();
         }
@@ -461,7 +464,9 @@ public final class CpuOps implements Ops {
                     val = switch (type) {
                         case I8_ROW -> CompressedKernels.dotI8(data, values, x, xo, cols) * scale;
                         case S24_F16 -> CompressedKernels.dotS24F16(data, values, index, x, xo, cols);
-                        default -> CompressedKernels.dotS24I8(data, values, index, x, xo, cols) * scale;
+                        default -> (j.q8k != null
+                                ? CompressedKernels.dotS24I8Q8K(data, values, index, j.q8k.values(), j.q8k.valueOffset(t), j.q8k.scales(), j.q8k.scaleOffset(t), cols)
+                                : CompressedKernels.dotS24I8(data, values, index, x, xo, cols)) * scale;
                     };
                 }
                 out[j.out.at(t) + r] = j.bias == null ? val : val + j.bias[r];

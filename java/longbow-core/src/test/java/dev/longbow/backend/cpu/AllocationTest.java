@@ -99,6 +99,17 @@ class AllocationTest {
             long perStep = bytesPerDecodeStep(file, 2, 16, ContextOptions.DEFAULT);
             assertTrue(perStep < 64, type + ": " + perStep + " bytes allocated per decode step");
         }
+        // 2:4 INT8 in rows of 256 and more, where it runs in short lanes against Q8_K activations.
+        Path tiny = dir.resolve("tiny-256-f16.gguf"), tinyS24 = dir.resolve("tiny-256-s24-i8.gguf");
+        dev.longbow.convert.Synth.write(dev.longbow.convert.Synth.shape("tiny-256"), WeightType.F16, 7, tiny);
+        try (ModelFile f = ModelLoader.open(tiny)) {
+            java.util.Map<String, WeightType> types = new java.util.HashMap<>();
+            for (String n : dev.longbow.compress.LinearLayers.names(f)) types.put(n, WeightType.S24_I8);
+            GgufConverter.convert(f, Tokenizers.forModel(f, null), WeightType.F16, tinyS24,
+                    new GgufConverter.Overrides(types, t -> null, java.util.Map.of(), java.util.Map.of()));
+        }
+        long s24PerStep = bytesPerDecodeStep(tinyS24, 2, 16, ContextOptions.DEFAULT);
+        assertTrue(s24PerStep < 64, "S24_I8 (tiny-256): " + s24PerStep + " bytes allocated per decode step");
         // The other KV cache types; sinks with a window re-rotate sink keys and evict and reuse cache blocks as they go.
         for (ContextOptions options : new ContextOptions[]{ContextOptions.DEFAULT.withKvType(KvType.F16),
                 ContextOptions.DEFAULT.withKvType(KvType.Q8).withWindow(128, 4)}) {

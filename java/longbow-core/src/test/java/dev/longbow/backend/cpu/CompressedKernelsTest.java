@@ -99,6 +99,67 @@ class CompressedKernelsTest {
         }
     }
 
+    /**
+     * 2:4 INT8 in short lanes: against the scalar sums of the same Q8_K activations (float order only: 1e-5), and
+     * against float activations within what their 8-bit rounding moves (half a step of each 256-block's scale times
+     * the sum of |w|).
+     */
+    @Test
+    void sparseInt8ShortLaneKernelMatchesItsReference() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(CompressedKernels.S24_I8_SHORT_LANES, "no 512-bit vectors here");
+        SplittableRandom r = new SplittableRandom(6);
+        int rows = 4;
+        WeightType t = WeightType.S24_I8;
+        for (int cols : new int[]{256, 512, 2048, 8192}) {
+            Tensor tensor = tensor(t, random(r, rows * cols), rows, cols);
+            float[] dense = tensor.toFloatArray();
+            int n = 2;
+            float[] x = random(r, n * cols);
+            Q8KActivations q8k = new Q8KActivations().quantize(new CpuAct(x, 0, n, cols), n);
+            for (int tok = 0; tok < n; tok++) {
+                for (int k = 0; k < rows; k++) {
+                    float got = CompressedKernels.dotS24I8Q8K(tensor.data(), CompressedLayout.valuesOffset(t, cols, k), CompressedLayout.indexOffset(t, rows, cols, k),
+                            q8k.values(), q8k.valueOffset(tok), q8k.scales(), q8k.scaleOffset(tok), cols) * CompressedLayout.scale(tensor.data(), t, rows, cols, k);
+                    float same = CompressedKernels.referenceS24I8Q8K(tensor.data(), rows, cols, k, q8k.values(), q8k.valueOffset(tok), q8k.scales(), q8k.scaleOffset(tok));
+                    double scale = 0, rounding = 0, exact = 0;
+                    for (int j = 0; j < cols; j++) {
+                        scale += Math.abs(dense[k * cols + j] * x[tok * cols + j]);
+                        rounding += Math.abs(dense[k * cols + j]) * Math.abs(q8k.scales()[q8k.scaleOffset(tok) + j / 256]) / 2;
+                        exact += (double) dense[k * cols + j] * x[tok * cols + j];
+                    }
+                    assertClose(same, got, scale, "cols=" + cols + " token " + tok + " row " + k);
+                    assertTrue(Math.abs(exact - got) <= rounding * 1.001 + 1e-5 * scale,
+                            "cols=" + cols + " row " + k + ": float activations give " + exact + ", Q8_K " + got + " (rounding bound " + rounding + ")");
+                }
+            }
+        }
+    }
+
+    /**
+     * A whole model in 2:4 INT8 (the tiny-256 shape, every row a multiple of 256): the vector backend, which
+     * quantizes activations to Q8_K for it, against the reference kernels' float activations.
+     */
+    @Test
+    void sparseInt8ModelLogitsStayCloseToFloatActivations(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path dense = dir.resolve("tiny-f16.gguf"), sparse = dir.resolve("tiny-s24-i8.gguf");
+        dev.longbow.convert.Synth.write(dev.longbow.convert.Synth.shape("tiny-256"), WeightType.F16, 11, dense);
+        try (dev.longbow.format.ModelFile f = dev.longbow.format.ModelLoader.open(dense)) {
+            java.util.Map<String, WeightType> types = new java.util.HashMap<>();
+            for (String n : dev.longbow.compress.LinearLayers.names(f)) types.put(n, WeightType.S24_I8);
+            dev.longbow.convert.GgufConverter.convert(f, dev.longbow.tokenizer.Tokenizers.forModel(f, null), WeightType.F16, sparse,
+                    new dev.longbow.convert.GgufConverter.Overrides(types, t -> null, java.util.Map.of(), java.util.Map.of()));
+        }
+        int[] tokens = {1, 30, 50, 123, 200, 77, 42, 90, 150, 250, 11, 5};
+        try (dev.longbow.format.ModelFile f = dev.longbow.format.ModelLoader.open(sparse)) {
+            float[][] reference = dev.longbow.Logits.of(f, tokens, CpuOps.Kernels.REFERENCE), vector = dev.longbow.Logits.of(f, tokens, CpuOps.Kernels.VECTOR);
+            double cosine = dev.longbow.Logits.minCosine(reference, vector), diff = dev.longbow.Logits.maxAbsDiff(reference, vector), scale = 0;
+            for (float[] row : reference) for (float v : row) scale = Math.max(scale, Math.abs(v));
+            System.out.printf("S24_I8 tiny-256: float vs Q8_K activations, logits differ by at most %.2e (largest logit %.2f), min cosine %.6f%n",
+                    diff, scale, cosine);
+            assertTrue(cosine > 0.999, "logits cosine " + cosine);
+        }
+    }
+
     @Test
     void matmulDecodeAndPrefillMatchTheReferenceBackend() {
         SplittableRandom r = new SplittableRandom(5);
@@ -111,6 +172,16 @@ class CompressedKernelsTest {
                     for (int n : new int[]{1, 3, 9, 33}) {
                         float[] x = random(r, n * cols);
                         float[] want = run(reference, tensor, x, n, cols, rows), got = run(vector, tensor, x, n, cols, rows);
+                        if (t == WeightType.S24_I8 && CompressedKernels.S24_I8_SHORT_LANES && cols % 256 == 0) {
+                            // The vector backend quantizes the activations to Q8_K for 2:4 INT8 here, decode and prefill.
+                            Q8KActivations q8k = new Q8KActivations().quantize(new CpuAct(x, 0, n, cols), n);
+                            for (int tok = 0; tok < n; tok++) {
+                                for (int k = 0; k < rows; k++) {
+                                    want[tok * rows + k] = CompressedKernels.referenceS24I8Q8K(tensor.data(), rows, cols, k, q8k.values(), q8k.valueOffset(tok),
+                                            q8k.scales(), q8k.scaleOffset(tok));
+                                }
+                            }
+                        }
                         float[] dense = tensor.toFloatArray();
                         for (int tok = 0; tok < n; tok++) {
                             for (int k = 0; k < rows; k++) {
