@@ -15,6 +15,10 @@ import dev.longbow.backend.SparsePattern;
  * <p>
  * A query at p sees [0, sinks) and [p - window + 1, p] (everything up to p without a window). When the two ranges do
  * not meet, the sinks come first, their keys re-rotated by {@link SinkShift} so they sit just before the window.
+ * <p>
+ * The vector kernels take the query heads that share a KV head (grouped-query attention) in one task: they see the
+ * same keys (unless LSH picks keys per query), so each block of keys and values is read from memory once for the
+ * group and from L1 for the group's other heads. Each head's arithmetic is unchanged, so results are too.
  */
 final class CpuAttention implements java.util.function.IntConsumer {
     /** Keys scored per step of the online softmax: the scratch it needs, whatever the context. */
@@ -25,9 +29,11 @@ final class CpuAttention implements java.util.function.IntConsumer {
         final KeySpans spans = new KeySpans();
         /** Runs of consecutive keys in the block being scored: the first key's position, and its index in the block. */
         final int[] segmentStart = new int[KEY_BLOCK], segmentFrom = new int[KEY_BLOCK];
+        /** The reference kernels' scores of every visible key; the vector kernels' block of scores, KEY_BLOCK per head of the group. */
         float[] scores = new float[KEY_BLOCK];
         int[] cursors = new int[0];
-        float max, denominator;
+        /** Per head of the group: the running maximum and denominator of the online softmax. */
+        float[] max = new float[1], denominator = new float[1];
         /** Leading keys scored from {@link #sinkKeys} (re-rotated sinks) instead of the cache. */
         int sinks;
         float[] sinkKeys = new float[0];
@@ -41,6 +47,8 @@ final class CpuAttention implements java.util.function.IntConsumer {
     private CpuAct out, q;
     private Attention p;
     private int layer, startPos, tokens;
+    /** Query heads per task: a KV head's group for the vector kernels (but with LSH), else 1. */
+    private int group;
     /** Keys scored by each task of the current call: written by one task each, summed after the parallel section. */
     private long[] scored = new long[0];
 
@@ -57,11 +65,17 @@ final class CpuAttention implements java.util.function.IntConsumer {
         this.p = p;
         this.startPos = startPos;
         this.tokens = n;
+        this.group = kernels == CpuOps.Kernels.VECTOR && p.sparse().pattern() != SparsePattern.LSH ? p.heads() / p.kvHeads() : 1;
         if (scored.length < n * p.heads()) scored = new long[n * p.heads()];
         if (p.sparse().pattern() == SparsePattern.LSH) {
             lsh = cache.lsh(p.sparse());
             lsh.update(cache, layer, startPos, startPos + n);
         }
+    }
+
+    /** The tasks of the call {@link #set} prepared: one per token and head, or per token and group of heads. */
+    int tasks() {
+        return tokens * (p.heads() / group);
     }
 
     /** Keys scored by the first {@code tasks} tasks of the call just run. */
@@ -98,7 +112,7 @@ final class CpuAttention implements java.util.function.IntConsumer {
     public void accept(int task) {
         // Tasks run head by head, a head's tokens in a row: a thread's consecutive tasks then read the same head's
         // keys and values, which stay in its cache (one head of 1,024 positions is 512 KB of F32 K and V).
-        int h = task / tokens, t = task % tokens;
+        int h = task / tokens * group, t = task % tokens; // the first head of the task's group
         int pos = startPos + t;
         int first = p.window() > 0 ? Math.max(0, pos - p.window() + 1) : 0;
         int sinks = 0;
@@ -113,7 +127,7 @@ final class CpuAttention implements java.util.function.IntConsumer {
         if (sinks > 0) sinkKeys(s, t, sinks, kvHead);
         visible(pos, first, sinks, qo, kvHead, s);
         int keys = s.spans.keys();
-        scored[task] = keys;
+        scored[task] = (long) keys * group;
         if (kernels == CpuOps.Kernels.VECTOR) online(s, qo, oo, kvHead);
         else reference(s, keys, qo, oo, kvHead);
     }
@@ -164,16 +178,22 @@ final class CpuAttention implements java.util.function.IntConsumer {
         }
     }
 
+    /** The group's heads (query and output at qo and oo, one head apart), a block of keys at a time for all of them. */
     private void online(Scratch s, int qo, int oo, int kvHead) {
         CpuKvCache c = cache;
         KeySpans spans = s.spans;
-        int hd = p.headDim();
+        int hd = p.headDim(), heads = group;
         float scale = (float) Math.sqrt(hd) * p.temperature();
+        if (s.scores.length < heads * KEY_BLOCK) s.scores = new float[heads * KEY_BLOCK];
+        if (s.max.length < heads) {
+            s.max = new float[heads];
+            s.denominator = new float[heads];
+        }
         float[] scores = s.scores, qd = q.data(), od = out.data();
         int[] segmentStart = s.segmentStart, segmentFrom = s.segmentFrom;
-        for (int i = 0; i < p.headDim(); i++) od[oo + i] = 0.0f;
-        s.max = Float.NEGATIVE_INFINITY;
-        s.denominator = 0f;
+        for (int i = 0; i < heads * hd; i++) od[oo + i] = 0.0f;
+        java.util.Arrays.fill(s.max, 0, heads, Float.NEGATIVE_INFINITY);
+        java.util.Arrays.fill(s.denominator, 0, heads, 0f);
         // A block fills across ranges, as runs of consecutive keys (segments), so scattered keys (LSH) still fold 64
         // at a time, and a single range gives dense attention's blocks and loops.
         int filled = 0, segments = 0;
@@ -184,45 +204,53 @@ final class CpuAttention implements java.util.function.IntConsumer {
                 segmentFrom[segments++] = filled;
                 // Re-rotated sinks first (always at the start of the first span), then the cache's keys as one run.
                 int rotated = Math.min(take, Math.max(0, s.sinks - k));
-                for (int j = 0; j < rotated; j++) scores[filled + j] = VectorKernels.dot(qd, qo, s.sinkKeys, (k + j) * hd, hd) / scale;
-                if (rotated < take) c.dotKeys(qd, qo, layer, k + rotated, take - rotated, kvHead, scores, filled + rotated);
-                for (int j = rotated; j < take; j++) scores[filled + j] /= scale;
+                for (int g = 0; g < heads; g++) {
+                    int at = g * KEY_BLOCK + filled, qg = qo + g * hd;
+                    for (int j = 0; j < rotated; j++) scores[at + j] = VectorKernels.dot(qd, qg, s.sinkKeys, (k + j) * hd, hd) / scale;
+                    if (rotated < take) c.dotKeys(qd, qg, layer, k + rotated, take - rotated, kvHead, scores, at + rotated);
+                    for (int j = rotated; j < take; j++) scores[at + j] /= scale;
+                }
                 filled += take;
                 k += take;
                 if (filled == KEY_BLOCK) {
-                    fold(s, filled, segments, oo, kvHead);
+                    for (int g = 0; g < heads; g++) fold(s, g, filled, segments, oo + g * hd, kvHead);
                     filled = segments = 0;
                 }
             }
         }
-        if (filled > 0) fold(s, filled, segments, oo, kvHead);
-        float inverse = 1f / s.denominator;
-        for (int i = 0; i < p.headDim(); i++) od[oo + i] *= inverse;
+        if (filled > 0) for (int g = 0; g < heads; g++) fold(s, g, filled, segments, oo + g * hd, kvHead);
+        for (int g = 0; g < heads; g++) {
+            float inverse = 1f / s.denominator[g];
+            for (int i = 0; i < hd; i++) od[oo + g * hd + i] *= inverse;
+        }
     }
 
-    /** Folds a block of {@code count} scored keys, in {@code segments} runs, into the running maximum, denominator and output. */
-    private void fold(Scratch s, int count, int segments, int oo, int kvHead) {
+    /**
+     * Folds head g's block of {@code count} scored keys (at g * KEY_BLOCK of the scores), in {@code segments} runs,
+     * into its running maximum, denominator and output.
+     */
+    private void fold(Scratch s, int g, int count, int segments, int oo, int kvHead) {
         float[] scores = s.scores, od = out.data();
-        int hd = p.headDim();
+        int hd = p.headDim(), base = g * KEY_BLOCK;
         float blockMax = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < count; j++) blockMax = Math.max(blockMax, scores[j]);
-        if (blockMax > s.max) {
-            float shrink = (float) Math.exp(s.max - blockMax); // 0 on the first block
+        for (int j = 0; j < count; j++) blockMax = Math.max(blockMax, scores[base + j]);
+        if (blockMax > s.max[g]) {
+            float shrink = (float) Math.exp(s.max[g] - blockMax); // 0 on the first block
             if (shrink != 1f) for (int i = 0; i < hd; i++) od[oo + i] *= shrink;
-            s.denominator *= shrink;
-            s.max = blockMax;
+            s.denominator[g] *= shrink;
+            s.max[g] = blockMax;
         }
-        float max = s.max, denominator = s.denominator;
-        for (int g = 0; g < segments; g++) {
-            int from = s.segmentFrom[g], to = g + 1 < segments ? s.segmentFrom[g + 1] : count, key = s.segmentStart[g] - from;
+        float max = s.max[g], denominator = s.denominator[g];
+        for (int seg = 0; seg < segments; seg++) {
+            int from = s.segmentFrom[seg], to = seg + 1 < segments ? s.segmentFrom[seg + 1] : count, key = s.segmentStart[seg] - from;
             for (int j = from; j < to; j++) {
-                float weight = (float) Math.exp(scores[j] - max);
+                float weight = (float) Math.exp(scores[base + j] - max);
                 denominator += weight;
-                scores[j] = weight;
+                scores[base + j] = weight;
             }
-            cache.addValues(scores, from, to - from, layer, key + from, kvHead, od, oo);
+            cache.addValues(scores, base + from, to - from, layer, key + from, kvHead, od, oo);
         }
-        s.denominator = denominator;
+        s.denominator[g] = denominator;
     }
 
     /** q · a re-rotated sink key in run.c's order, as the cache's reference dot. */

@@ -584,9 +584,10 @@ public final class CpuOps implements Ops {
             job.set((CpuAct) out, (CpuAct) q, c, layer, p, startPos, n);
             job.prepareSinks(n);
             long keys = p.window() > 0 ? Math.min(startPos + n, (long) p.window() + p.sinks()) : startPos + n;
-            parallel(n * p.heads(), n * p.heads() * keys * p.headDim(), job);
+            int tasks = job.tasks();
+            parallel(tasks, n * p.heads() * keys * p.headDim(), job);
             // Dense causal attention scores positions 0..startPos + t for token t.
-            c.countScores(job.scored(n * p.heads()), (long) p.heads() * ((long) n * startPos + (long) n * (n + 1) / 2));
+            c.countScores(job.scored(tasks), (long) p.heads() * ((long) n * startPos + (long) n * (n + 1) / 2));
             job.clear();
         }
     }
