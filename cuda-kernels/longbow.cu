@@ -6,6 +6,7 @@
 #include "add.cu"
 #include "convert.cu"
 #include "gemv.cu"
+#include "gemv_int8.cu"
 #include "gemm.cu"
 #include "kv_store.cu"
 #include "attention_prefill.cu"

@@ -67,7 +67,11 @@ final class BenchKernelsCommand implements Command {
                     m.put("shape", r.shape());
                     m.put("ms", r.millis());
                     m.put(r.unit().equals("TFLOP/s") ? "tflops" : "gbps", r.value());
-                    if (!Double.isNaN(r.peer())) m.put("cublas_tflops", r.peer());
+                    if (!Double.isNaN(r.peer()) && r.peerName().equals("cuBLAS")) m.put("cublas_tflops", r.peer());
+                    if (!Double.isNaN(r.peerMillis())) {
+                        m.put(r.peerName() + "_ms", r.peerMillis());
+                        m.put("speedup_vs_" + r.peerName(), r.peerMillis() / r.millis());
+                    }
                     rows.add(m);
                 }
                 o.put("results", rows);
@@ -76,7 +80,9 @@ final class BenchKernelsCommand implements Command {
                 out.println(d.device() + " via " + d.description());
                 for (KernelBench.Result r : results) {
                     out.printf(Locale.ROOT, "%-24s %-50s %9.3f ms %9.1f %s%s%n", r.kernel(), r.shape(), r.millis(), r.value(), r.unit(),
-                            Double.isNaN(r.peer()) ? "" : String.format(Locale.ROOT, "  (cuBLAS %.1f, ratio %.2f)", r.peer(), r.value() / r.peer()));
+                            Double.isNaN(r.peer()) ? "" : !Double.isNaN(r.peerMillis())
+                                    ? String.format(Locale.ROOT, "  (%s %.3f ms, %.1f %s; %.2fx faster)", r.peerName(), r.peerMillis(), r.peer(), r.unit(), r.peerMillis() / r.millis())
+                                    : String.format(Locale.ROOT, "  (%s %.1f, ratio %.2f)", r.peerName(), r.peer(), r.value() / r.peer()));
                 }
             }
         }

@@ -30,6 +30,25 @@ public final class DeviceArrays {
         }
     }
 
+    public static long upload(GpuDriver d, byte[] a) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(Math.max(1, a.length), 16);
+            MemorySegment.copy(a, 0, s, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, a.length);
+            return upload(d, s, a.length);
+        }
+    }
+
+    /** count halves (F16 bits) read back from the device. */
+    public static short[] shorts(GpuDriver d, long src, int count) {
+        d.synchronize(0);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(JAVA_SHORT, Math.max(1, count));
+            d.copyToHost(s, src, 2L * count, 0);
+            d.synchronize(0);
+            return s.asSlice(0, 2L * count).toArray(JAVA_SHORT);
+        }
+    }
+
     public static long upload(GpuDriver d, int[] a) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = arena.allocate(JAVA_INT, Math.max(1, a.length));

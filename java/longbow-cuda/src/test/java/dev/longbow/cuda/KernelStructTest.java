@@ -6,6 +6,7 @@ import dev.longbow.cuda.kernels.AttentionKernel;
 import dev.longbow.cuda.kernels.ConvertKernel;
 import dev.longbow.cuda.kernels.EmbedKernel;
 import dev.longbow.cuda.kernels.GemmKernel;
+import dev.longbow.cuda.kernels.GemvInt8Kernel;
 import dev.longbow.cuda.kernels.GemvKernel;
 import dev.longbow.cuda.kernels.KvStoreKernel;
 import dev.longbow.cuda.kernels.ParamStruct;
@@ -37,7 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
  */
 class KernelStructTest {
     static final List<ParamStruct> JAVA = List.of(EmbedKernel.PARAMS, RmsNormKernel.PARAMS, RopeKernel.PARAMS, SwiGluKernel.PARAMS,
-            AddKernel.PARAMS, ConvertKernel.PARAMS, GemvKernel.PARAMS, GemmKernel.PARAMS, KvStoreKernel.PARAMS,
+            AddKernel.PARAMS, ConvertKernel.PARAMS, GemvKernel.PARAMS, GemvInt8Kernel.PARAMS, GemvInt8Kernel.DEQUANT_PARAMS, GemmKernel.PARAMS, KvStoreKernel.PARAMS,
             AttentionKernel.PARAMS, ArgmaxKernel.PARAMS, SampleKernel.PARAMS);
 
     record CStruct(Map<String, Long> offsets, long size, long asserted) {}

@@ -7,6 +7,7 @@ import dev.longbow.cuda.ffm.Cublas;
 import dev.longbow.cuda.kernels.AttentionKernel;
 import dev.longbow.cuda.kernels.CudaKernels;
 import dev.longbow.cuda.kernels.GemmKernel;
+import dev.longbow.cuda.kernels.GemvInt8Kernel;
 import dev.longbow.cuda.kernels.GemvKernel;
 
 import java.util.ArrayList;
@@ -20,8 +21,15 @@ import java.util.function.LongConsumer;
  * FlashAttention's benchmarks fill the GPU), decode attention and GEMV GB/s (unique bytes read over time).
  */
 public final class KernelBench {
-    /** {@code peer}: cuBLAS's figure for the same shape (GEMM), else NaN. */
-    public record Result(String kernel, String shape, double millis, double value, String unit, double peer) {}
+    /**
+     * {@code peer}: the figure of what this kernel is measured against on the same shape, in the same unit, named by
+     * {@code peerName}: cuBLAS (GEMM), gemv_f16 (the W8A16 GEMV, whose win is time: {@code peerMillis}); NaN if none.
+     */
+    public record Result(String kernel, String shape, double millis, double value, String unit, double peer, String peerName, double peerMillis) {
+        Result(String kernel, String shape, double millis, double value, String unit, double peer) {
+            this(kernel, shape, millis, value, unit, peer, "cuBLAS", Double.NaN);
+        }
+    }
 
     private final GpuDriver d;
     private final CudaKernels k;
@@ -65,6 +73,7 @@ public final class KernelBench {
         }
         for (int ctx : quick ? new int[]{4096} : new int[]{4096, 32768}) out.add(decode(ctx));
         for (int[] s : new int[][]{{4096, 4096}, {14336, 4096}, {4096, 14336}}) out.add(gemv(s[0], s[1]));
+        for (int[] s : new int[][]{{4096, 4096}, {14336, 4096}, {4096, 14336}, {128256, 4096}}) out.add(gemvInt8(s[0], s[1]));
         if (blas != null) blas.close();
         d.destroyStream(stream);
         return out;
@@ -120,6 +129,17 @@ public final class KernelBench {
         double ms = time(s -> GemvKernel.launch(k, s, w, x, y, 0, rows, cols, 1, cols, rows));
         for (long p : new long[]{w, x, y}) d.free(p);
         return new Result("gemv_f16", rows + "x" + cols + ", 1 token", ms, 2.0 * rows * cols / (ms * 1e6), "GB/s", Double.NaN);
+    }
+
+    /** W8A16 decode GEMV: GB/s of the INT8 rows and scales it reads, beside gemv_f16 on the same shape (F16 weights). */
+    private Result gemvInt8(int rows, int cols) {
+        long w = DeviceArrays.zeros(d, (long) rows * cols), sc = DeviceArrays.zeros(d, 4L * rows), x = DeviceArrays.zeros(d, 4L * cols),
+                y = DeviceArrays.zeros(d, 4L * rows), w16 = DeviceArrays.zeros(d, 2L * rows * cols);
+        double ms = time(s -> GemvInt8Kernel.launch(k, s, w, sc, x, y, 0, rows, cols, 1, cols, rows));
+        double f16 = time(s -> GemvKernel.launch(k, s, w16, x, y, 0, rows, cols, 1, cols, rows));
+        for (long p : new long[]{w, sc, x, y, w16}) d.free(p);
+        return new Result("gemv_i8_row", rows + "x" + cols + ", 1 token", ms, ((double) rows * cols + 4.0 * rows) / (ms * 1e6), "GB/s",
+                2.0 * rows * cols / (f16 * 1e6), "gemv_f16", f16);
     }
 
     private static int[] identity(int n) {

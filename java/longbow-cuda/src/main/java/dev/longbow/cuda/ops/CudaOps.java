@@ -17,6 +17,7 @@ import dev.longbow.cuda.kernels.ConvertKernel;
 import dev.longbow.cuda.kernels.CudaKernels;
 import dev.longbow.cuda.kernels.EmbedKernel;
 import dev.longbow.cuda.kernels.GemmKernel;
+import dev.longbow.cuda.kernels.GemvInt8Kernel;
 import dev.longbow.cuda.kernels.GemvKernel;
 import dev.longbow.cuda.kernels.KvStoreKernel;
 import dev.longbow.cuda.kernels.RmsNormKernel;
@@ -24,6 +25,7 @@ import dev.longbow.cuda.kernels.RopeKernel;
 import dev.longbow.cuda.kernels.SwiGluKernel;
 import dev.longbow.model.RotaryLayout;
 import dev.longbow.tensor.Tensor;
+import dev.longbow.tensor.WeightType;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -59,6 +61,8 @@ public final class CudaOps implements Ops {
     /** Pinned staging for token ids in and rows out. */
     private MemorySegment staging;
     private long tokens, tokensCapacity, half, halfCapacity, partials, partialsCapacity;
+    /** INT8-row matrices widened to F16 for one prefill matmul at a time: as large as the largest such matrix. */
+    private long weightHalf, weightHalfCapacity;
     private CudaAct pendingX, pendingY;
     private int pendingN;
     private static final int GRAPH_LIMIT = 64;
@@ -246,9 +250,13 @@ public final class CudaOps implements Ops {
     public void matmul(Act out, Act x, Tensor w, Tensor bias, int n) {
         flush();
         CudaAct o = (CudaAct) out, in = (CudaAct) x;
-        long dw = weights.f16(w), db = bias == null ? 0 : weights.f32(bias);
         int rows = o.cols(), cols = in.cols();
-        long src = in.ptr(), dst = o.ptr();
+        long src = in.ptr(), dst = o.ptr(), db = bias == null ? 0 : weights.f32(bias);
+        if (w.type() == WeightType.I8_ROW || w.type() == WeightType.I8_ROW_A8) {
+            int8Matmul(w, src, dst, db, rows, cols, n);
+            return;
+        }
+        long dw = weights.f16(w);
         if (n <= GemvKernel.MAX_TOKENS || !GemmKernel.supports(cols)) {
             launch(() -> GemvKernel.launch(k, stream, dw, src, dst, db, rows, cols, n, cols, rows), 4, dw, src, dst, db, n);
         } else {
@@ -258,6 +266,25 @@ public final class CudaOps implements Ops {
                 if (blas != null && db == 0) blas.gemm(stream, h, dw, dst, n, rows, cols, rows);
                 else GemmKernel.launch(k, stream, h, dw, dst, db, n, rows, cols, rows);
             }, 9, h, dw, src, dst, db, n);
+        }
+    }
+
+    /**
+     * INT8-row weights (W8A16; a W8A8 file's bytes are the same and compute correctly so) stay INT8 on the device:
+     * decode reads half the bytes of F16. Prefill widens the matrix into an F16 scratch matrix for the tensor-core
+     * GEMM, one pass per matmul, and keeps no F16 copy.
+     */
+    private void int8Matmul(Tensor w, long src, long dst, long db, int rows, int cols, int n) {
+        long dw = weights.int8Rows(w), scales = dw + DeviceWeights.int8ScalesOffset(w);
+        if (n <= GemvKernel.MAX_TOKENS || !GemmKernel.supports(cols)) {
+            launch(() -> GemvInt8Kernel.launch(k, stream, dw, scales, src, dst, db, rows, cols, n, cols, rows), 10, dw, scales, src, dst, db, n);
+        } else {
+            long h = halfScratch((long) n * cols), wh = weightScratch((long) rows * cols);
+            launch(() -> {
+                ConvertKernel.launch(k, stream, src, h, (long) n * cols);
+                GemvInt8Kernel.dequantize(k, stream, dw, scales, wh, rows, cols);
+                GemmKernel.launch(k, stream, h, wh, dst, db, n, rows, cols, rows);
+            }, 11, h, wh, dw, src, dst, db, n);
         }
     }
 
@@ -363,6 +390,15 @@ public final class CudaOps implements Ops {
             halfCapacity = elements;
         }
         return half;
+    }
+
+    private long weightScratch(long elements) {
+        if (weightHalfCapacity < elements) {
+            release(weightHalf);
+            weightHalf = malloc(2 * elements);
+            weightHalfCapacity = elements;
+        }
+        return weightHalf;
     }
 
     private void ensureStaging(long bytes) {

@@ -2,6 +2,7 @@ package dev.longbow.cuda.ops;
 
 import dev.longbow.LongbowException;
 import dev.longbow.cuda.GpuDriver;
+import dev.longbow.tensor.CompressedLayout;
 import dev.longbow.tensor.Tensor;
 import dev.longbow.tensor.WeightType;
 
@@ -17,7 +18,8 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 /**
  * Weights on the device, each uploaded once on first use into one arena (sized from the model file up front, so one
  * allocation; more only if the hint was short): matrices as F16 whatever the file stores (quantized types are
- * dequantized row by row on the host), vectors (norm weights, biases) as F32.
+ * dequantized row by row on the host), vectors (norm weights, biases) as F32. INT8-row matrices (W8A16) may instead
+ * stay INT8 with their row scales ({@link #int8Rows}).
  */
 final class DeviceWeights implements AutoCloseable {
     private static final long ALIGN = 256, STAGING = 16L << 20;
@@ -63,6 +65,30 @@ final class DeviceWeights implements AutoCloseable {
         driver.synchronize(0);
         uploaded.put(t, at);
         return at;
+    }
+
+    /**
+     * The device copy of an INT8-row matrix (W8A16 {@code I8_ROW}, or {@code I8_ROW_A8}, whose bytes are the same) as
+     * the file lays it out: rows x cols int8 values, then rows f32 scales at {@link #int8Scales}. Half the bytes of
+     * the F16 copy {@link #f16} would make, which is what decode reads per token.
+     */
+    long int8Rows(Tensor t) {
+        Long p = uploaded.get(t);
+        if (p != null) return p;
+        long values = (long) t.rows() * t.cols();
+        long at = reserve(int8ScalesOffset(t) + 4L * t.rows());
+        // The file's sections (CompressedLayout): the values, then the scales, which go to an aligned offset here.
+        copyInPieces(t.data().asSlice(CompressedLayout.valuesOffset(t.type(), t.cols(), 0), values), at, values);
+        copyInPieces(t.data().asSlice(CompressedLayout.scaleOffset(t.type(), t.rows(), t.cols(), 0), 4L * t.rows()),
+                at + int8ScalesOffset(t), 4L * t.rows());
+        driver.synchronize(0);
+        uploaded.put(t, at);
+        return at;
+    }
+
+    /** Where {@link #int8Rows}'s scales start, from its values. */
+    static long int8ScalesOffset(Tensor t) {
+        return ((long) t.rows() * t.cols() + ALIGN - 1) / ALIGN * ALIGN;
     }
 
     /** The device copy of a vector, as F32. */

@@ -25,4 +25,26 @@ public final class MatmulReference {
         for (int i = 0; i < x.length; i++) x[i] = F16.value(a[i]);
         return gemv(b, x, bias, n, k, m);
     }
+
+    /** y[t][r] = scale[r] * sum_c w[r][c] x[t][c] (+ bias[r]) over INT8 rows, in double: what gemv_i8_row computes. */
+    public static float[] gemvInt8Rows(byte[] w, float[] scale, float[] x, float[] bias, int rows, int cols, int n) {
+        float[] y = new float[n * rows];
+        for (int t = 0; t < n; t++) {
+            for (int r = 0; r < rows; r++) {
+                double sum = 0;
+                for (int c = 0; c < cols; c++) sum += w[r * cols + c] * (double) x[t * cols + c];
+                y[t * rows + r] = (float) (sum * scale[r] + (bias == null ? 0 : bias[r]));
+            }
+        }
+        return y;
+    }
+
+    /** F16(scale[r] * w[r][c]): what dequant_i8_row_f16 writes, as half bits. */
+    public static short[] dequantizeInt8Rows(byte[] w, float[] scale, int rows, int cols) {
+        short[] out = new short[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) out[r * cols + c] = Float.floatToFloat16(scale[r] * w[r * cols + c]);
+        }
+        return out;
+    }
 }

@@ -29,6 +29,27 @@ class ModelEquivalenceTest {
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void stories260kPrefillAndDecodeMatchTheCpu(boolean graphs) {
+        prefillAndDecodeMatchTheCpu(Longbow.defaultModel(), graphs);
+    }
+
+    /**
+     * stories260K with every linear layer W8A16 (INT8 rows): CudaOps keeps them INT8 (gemv_i8_row for decode, widened
+     * to F16 for the prefill GEMM), the CPU runs its INT8-row kernels on the same bytes.
+     */
+    @org.junit.jupiter.api.Test
+    void w8a16PrefillAndDecodeMatchTheCpu(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        Gpu.kernels(); // skips without a GPU
+        java.nio.file.Path file = dir.resolve("w8a16.gguf");
+        try (ModelFile f = ModelLoader.open(Longbow.defaultModel())) {
+            java.util.Map<String, dev.longbow.tensor.WeightType> types = new java.util.HashMap<>();
+            for (String n : dev.longbow.compress.LinearLayers.names(f)) types.put(n, dev.longbow.tensor.WeightType.I8_ROW);
+            dev.longbow.convert.GgufConverter.convert(f, dev.longbow.tokenizer.Tokenizers.forModel(f, null), dev.longbow.tensor.WeightType.F16, file,
+                    new dev.longbow.convert.GgufConverter.Overrides(types, t -> null, java.util.Map.of(), java.util.Map.of()));
+        }
+        prefillAndDecodeMatchTheCpu(file, false);
+    }
+
+    private static void prefillAndDecodeMatchTheCpu(java.nio.file.Path modelPath, boolean graphs) {
         Gpu.kernels(); // skips without a GPU
         String before = System.getProperty("longbow.cuda.graphs");
         System.setProperty("longbow.cuda.graphs", Boolean.toString(graphs));
@@ -39,7 +60,7 @@ class ModelEquivalenceTest {
             if (before == null) System.clearProperty("longbow.cuda.graphs");
             else System.setProperty("longbow.cuda.graphs", before);
         }
-        try (ModelFile file = ModelLoader.open(Longbow.defaultModel());
+        try (ModelFile file = ModelLoader.open(modelPath);
              CpuOps cpu = new CpuOps(1);
              CudaOps gpu = created) {
             Transformer model = new Transformer(file.config(), ModelWeights.bind(file.config(), file.tensors(), file.path().toString()));

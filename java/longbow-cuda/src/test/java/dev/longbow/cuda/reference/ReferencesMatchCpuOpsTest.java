@@ -93,6 +93,30 @@ class ReferencesMatchCpuOpsTest {
         close(g, read(ops, ax, rows), 1e-5, "swiglu");
     }
 
+    /** W8A16 rows: gemv_i8_row's reference against CpuOps's INT8-row matmul on the same file bytes. */
+    @Test
+    void int8RowMatmul() {
+        Random r = new Random(21);
+        int rows = 37, cols = 272, n = 3;
+        float[] dense = new float[rows * cols], x = new float[n * cols];
+        for (int i = 0; i < dense.length; i++) dense[i] = (float) r.nextGaussian() * 0.05f;
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        byte[] file = dev.longbow.tensor.CompressedLayout.encode(WeightType.I8_ROW, dense, rows, cols, null);
+        MemorySegment seg = arena.allocate(file.length, 16);
+        MemorySegment.copy(file, 0, seg, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, file.length);
+        Tensor w = new Tensor("w", WeightType.I8_ROW, new long[]{rows, cols}, seg);
+        byte[] values = new byte[rows * cols];
+        float[] scales = new float[rows];
+        for (int row = 0; row < rows; row++) {
+            scales[row] = dev.longbow.tensor.CompressedLayout.scale(seg, WeightType.I8_ROW, rows, cols, row);
+            MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_BYTE, dev.longbow.tensor.CompressedLayout.valuesOffset(WeightType.I8_ROW, cols, row),
+                    values, row * cols, cols);
+        }
+        Act in = act(ops, x, n, cols), out = ops.allocate(n, rows);
+        ops.matmul(out, in, w, null, n);
+        close(MatmulReference.gemvInt8Rows(values, scales, x, null, rows, cols, n), read(ops, out, n), 1e-5, "int8 rows");
+    }
+
     @Test
     void ropeEveryMethodBothLayouts() {
         Random r = new Random(2);
