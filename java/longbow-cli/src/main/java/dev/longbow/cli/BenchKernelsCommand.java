@@ -29,7 +29,7 @@ final class BenchKernelsCommand implements Command {
     @Override
     public String help() {
         return """
-                usage: longbow bench-kernels [--quick] [--json] [--gpu-binding ffm]
+                usage: longbow bench-kernels [--quick] [--json] [--gpu-binding ffm|jcuda]
 
                 Times every hot kernel with CUDA events on GPU 0: the tensor-core GEMM (4096^3 and Llama-3-8B's
                 projections at 2048 tokens; cuBLAS on the same buffers when it is found), prefill attention (causal,
@@ -38,7 +38,7 @@ final class BenchKernelsCommand implements Command {
 
                   --quick             one shape each, fewer repeats
                   --json              one JSON object: device, binding, results
-                  --gpu-binding B     ffm (default)
+                  --gpu-binding B     ffm (default: Panama FFM over libcuda) or jcuda (JCuda's driver API)
                 """;
     }
 

@@ -15,7 +15,7 @@ final class ModelOptions {
               --reference-kernels scalar FP32 kernels in llama2.c's order: slow, bit-exact with run.c
               --backend B         auto (default: CUDA when an NVIDIA driver, a GPU and the kernels are there, else CPU),
                                   cpu or cuda (docs/GPU.md); -Dlongbow.backend=B changes the default
-              --gpu-binding B     how the CUDA backend reaches the driver: ffm (default: Panama FFM over libcuda)
+              --gpu-binding B     how the CUDA backend reaches the driver: ffm (default: Panama FFM over libcuda) or jcuda
 
             long context (docs/LONG_CONTEXT.md):
             """ + ContextFlags.HELP + "\n";

@@ -40,7 +40,7 @@ public final class CudaErrors {
     }
 
     /** What the user can do about an error that stops the backend from starting; empty when there is nothing to add. */
-    static String hint(int code) {
+    public static String hint(int code) {
         return switch (code) {
             case 34 -> " (the CUDA toolkit's stub libcuda was loaded instead of the driver's)";
             case 803 -> " (the NVIDIA driver is older than this CUDA build needs)";
