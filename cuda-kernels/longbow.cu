@@ -8,6 +8,7 @@
 #include "gemv.cu"
 #include "gemv_int8.cu"
 #include "gemm.cu"
+#include "gemm_int8.cu"
 #include "kv_store.cu"
 #include "attention_prefill.cu"
 #include "attention_decode.cu"

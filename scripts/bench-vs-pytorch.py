@@ -2,7 +2,8 @@
 """Runs `longbow bench-kernels --json` and PyTorch on the same shapes in one call, on the same GPU, and prints both
 with the ratios (docs/GPU.md, docs/PERFORMANCE.md). PyTorch peers: scaled_dot_product_attention with the flash and
 cuDNN backends (prefill: causal, fp16; batch x heads as bench-kernels folds them), SDPA for one decode query with GQA,
-and torch.matmul (fp16 in; note Longbow's GEMM writes fp32). Needs torch with CUDA.
+torch.matmul (fp16 in; note Longbow's GEMM writes fp32), torch._int_mm for the INT8 GEMM, and torch's fp16 GEMV beside
+the W8A16 one. Needs torch with CUDA.
 Usage: scripts/bench-vs-pytorch.py [--longbow build/longbow-runtime/bin/longbow] [--quick] [--json]"""
 import argparse, json, os, subprocess, sys
 
@@ -34,6 +35,22 @@ def torch_results(quick):
         a, b = torch.randn(m, k, device=dev, dtype=h16), torch.randn(n, k, device=dev, dtype=h16)
         ms = timed(lambda: torch.matmul(a, b.t()), quick)
         out[("gemm_f16_tn", f"{m}x{n}x{k}")] = {"torch.matmul": 2.0 * m * n * k / (ms * 1e9)}
+    # INT8: torch._int_mm (int8 in, int32 out, as gemm_i8_tn's raw epilogue); it wants m > 16 and k, n multiples of 8.
+    int_gemms = [(2048, 4096, 4096)] if quick else [(4096, 4096, 4096), (8192, 8192, 8192), (2048, 4096, 4096), (2048, 14336, 4096), (2048, 4096, 14336)]
+    for m, n, k in int_gemms:
+        a = torch.randint(-127, 128, (m, k), device=dev, dtype=torch.int8)
+        b = torch.randint(-127, 128, (n, k), device=dev, dtype=torch.int8)
+        bt = b.t()
+        try:
+            ms = timed(lambda: torch._int_mm(a, bt), quick)
+            out[("gemm_i8_tn", f"{m}x{n}x{k}")] = {"torch._int_mm": 2.0 * m * n * k / (ms * 1e9)}
+        except Exception as e:
+            out[("gemm_i8_tn", f"{m}x{n}x{k}")] = {"torch._int_mm": f"unavailable: {str(e).splitlines()[0][:80]}"}
+    # The W8A16 GEMV's peer is ours (gemv_f16, in bench-kernels' own row); torch's fp16 GEMV for scale.
+    for rows, cols in [(4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096)]:
+        w, x = torch.randn(rows, cols, device=dev, dtype=h16), torch.randn(cols, 1, device=dev, dtype=h16)
+        ms = timed(lambda: torch.matmul(w, x), quick)
+        out[("gemv_i8_row", f"{rows}x{cols}")] = {"torch fp16 matmul (GB/s of its 2-byte weights)": 2.0 * rows * cols / (ms * 1e6)}
     for hd in (64, 128):
         for seq in ([1024] if quick else [1024, 4096, 16384]):
             batch, heads = 16384 // seq, 2048 // hd

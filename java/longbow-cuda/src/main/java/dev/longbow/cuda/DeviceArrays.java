@@ -38,6 +38,16 @@ public final class DeviceArrays {
         }
     }
 
+    public static byte[] bytes(GpuDriver d, long src, int count) {
+        d.synchronize(0);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(Math.max(1, count), 16);
+            d.copyToHost(s, src, count, 0);
+            d.synchronize(0);
+            return s.asSlice(0, count).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        }
+    }
+
     /** count halves (F16 bits) read back from the device. */
     public static short[] shorts(GpuDriver d, long src, int count) {
         d.synchronize(0);

@@ -5,6 +5,7 @@ import dev.longbow.cuda.kernels.ArgmaxKernel;
 import dev.longbow.cuda.kernels.AttentionKernel;
 import dev.longbow.cuda.kernels.ConvertKernel;
 import dev.longbow.cuda.kernels.EmbedKernel;
+import dev.longbow.cuda.kernels.GemmInt8Kernel;
 import dev.longbow.cuda.kernels.GemmKernel;
 import dev.longbow.cuda.kernels.GemvInt8Kernel;
 import dev.longbow.cuda.kernels.GemvKernel;
@@ -38,7 +39,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
  */
 class KernelStructTest {
     static final List<ParamStruct> JAVA = List.of(EmbedKernel.PARAMS, RmsNormKernel.PARAMS, RopeKernel.PARAMS, SwiGluKernel.PARAMS,
-            AddKernel.PARAMS, ConvertKernel.PARAMS, GemvKernel.PARAMS, GemvInt8Kernel.PARAMS, GemvInt8Kernel.DEQUANT_PARAMS, GemmKernel.PARAMS, KvStoreKernel.PARAMS,
+            AddKernel.PARAMS, ConvertKernel.PARAMS, GemvKernel.PARAMS, GemvInt8Kernel.PARAMS, GemvInt8Kernel.DEQUANT_PARAMS, GemmKernel.PARAMS, GemmInt8Kernel.PARAMS, GemmInt8Kernel.QUANTIZE_PARAMS, KvStoreKernel.PARAMS,
             AttentionKernel.PARAMS, ArgmaxKernel.PARAMS, SampleKernel.PARAMS);
 
     record CStruct(Map<String, Long> offsets, long size, long asserted) {}

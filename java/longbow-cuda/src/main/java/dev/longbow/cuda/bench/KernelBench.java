@@ -7,6 +7,7 @@ import dev.longbow.cuda.ffm.Cublas;
 import dev.longbow.cuda.kernels.AttentionKernel;
 import dev.longbow.cuda.kernels.CudaKernels;
 import dev.longbow.cuda.kernels.GemmKernel;
+import dev.longbow.cuda.kernels.GemmInt8Kernel;
 import dev.longbow.cuda.kernels.GemvInt8Kernel;
 import dev.longbow.cuda.kernels.GemvKernel;
 
@@ -68,6 +69,9 @@ public final class KernelBench {
         int[][] gemms = quick ? new int[][]{{2048, 4096, 4096}} : new int[][]{{4096, 4096, 4096}, {2048, 4096, 4096},
                 {2048, 1024, 4096}, {2048, 14336, 4096}, {2048, 4096, 14336}};
         for (int[] s : gemms) out.add(gemm(s[0], s[1], s[2], blas));
+        int[][] intGemms = quick ? new int[][]{{2048, 4096, 4096}} : new int[][]{{4096, 4096, 4096}, {8192, 8192, 8192}, {2048, 4096, 4096},
+                {2048, 14336, 4096}, {2048, 4096, 14336}};
+        for (int[] s : intGemms) out.add(gemmInt8(s[0], s[1], s[2]));
         for (int hd : new int[]{64, 128}) {
             for (int seq : quick ? new int[]{1024} : new int[]{1024, 4096, 16384}) out.add(prefill(hd, seq));
         }
@@ -129,6 +133,14 @@ public final class KernelBench {
         double ms = time(s -> GemvKernel.launch(k, s, w, x, y, 0, rows, cols, 1, cols, rows));
         for (long p : new long[]{w, x, y}) d.free(p);
         return new Result("gemv_f16", rows + "x" + cols + ", 1 token", ms, 2.0 * rows * cols / (ms * 1e6), "GB/s", Double.NaN);
+    }
+
+    /** The INT8 tensor-core GEMM with its raw int32 epilogue (torch._int_mm's output), in tera-operations per second. */
+    private Result gemmInt8(int m, int n, int kk) {
+        long a = DeviceArrays.zeros(d, (long) m * kk), b = DeviceArrays.zeros(d, (long) n * kk), c = DeviceArrays.zeros(d, 4L * m * n);
+        double ms = time(s -> GemmInt8Kernel.launch(k, s, a, b, c, 0, 0, 0, m, n, kk, n));
+        for (long p : new long[]{a, b, c}) d.free(p);
+        return new Result("gemm_i8_tn", m + "x" + n + "x" + kk, ms, flops(m, n, kk) / (ms * 1e9), "TFLOP/s", Double.NaN);
     }
 
     /** W8A16 decode GEMV: GB/s of the INT8 rows and scales it reads, beside gemv_f16 on the same shape (F16 weights). */

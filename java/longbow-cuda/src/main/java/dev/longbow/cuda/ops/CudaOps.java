@@ -16,6 +16,7 @@ import dev.longbow.cuda.kernels.AttentionKernel;
 import dev.longbow.cuda.kernels.ConvertKernel;
 import dev.longbow.cuda.kernels.CudaKernels;
 import dev.longbow.cuda.kernels.EmbedKernel;
+import dev.longbow.cuda.kernels.GemmInt8Kernel;
 import dev.longbow.cuda.kernels.GemmKernel;
 import dev.longbow.cuda.kernels.GemvInt8Kernel;
 import dev.longbow.cuda.kernels.GemvKernel;
@@ -63,6 +64,8 @@ public final class CudaOps implements Ops {
     private long tokens, tokensCapacity, half, halfCapacity, partials, partialsCapacity;
     /** INT8-row matrices widened to F16 for one prefill matmul at a time: as large as the largest such matrix. */
     private long weightHalf, weightHalfCapacity;
+    /** W8A8 prefill's per-token activation scales. */
+    private long tokenScales, tokenScalesCapacity;
     private CudaAct pendingX, pendingY;
     private int pendingN;
     private static final int GRAPH_LIMIT = 64;
@@ -270,12 +273,21 @@ public final class CudaOps implements Ops {
     }
 
     /**
-     * INT8-row weights (W8A16; a W8A8 file's bytes are the same and compute correctly so) stay INT8 on the device:
-     * decode reads half the bytes of F16. Prefill widens the matrix into an F16 scratch matrix for the tensor-core
-     * GEMM, one pass per matmul, and keeps no F16 copy.
+     * INT8-row weights stay INT8 on the device: decode reads half the bytes of F16 (float activations, for W8A8 files
+     * too, whose bytes are the same). Prefill of W8A8 quantizes the activations per token, as the CPU does, and runs
+     * the INT8 tensor-core GEMM; W8A16's widens the matrix into an F16 scratch matrix for the F16 GEMM, one pass per
+     * matmul, and keeps no F16 copy.
      */
     private void int8Matmul(Tensor w, long src, long dst, long db, int rows, int cols, int n) {
         long dw = weights.int8Rows(w), scales = dw + DeviceWeights.int8ScalesOffset(w);
+        if (n > GemvKernel.MAX_TOKENS && w.type() == WeightType.I8_ROW_A8 && GemmInt8Kernel.supports(cols)) {
+            long q = halfScratch((long) n * cols), ts = tokenScaleScratch(n); // the int8 values take half the F16 scratch
+            launch(() -> {
+                GemmInt8Kernel.quantizeRows(k, stream, src, q, ts, n, cols);
+                GemmInt8Kernel.launch(k, stream, q, dw, dst, ts, scales, db, n, rows, cols, rows);
+            }, 12, q, ts, dw, src, dst, db, n);
+            return;
+        }
         if (n <= GemvKernel.MAX_TOKENS || !GemmKernel.supports(cols)) {
             launch(() -> GemvInt8Kernel.launch(k, stream, dw, scales, src, dst, db, rows, cols, n, cols, rows), 10, dw, scales, src, dst, db, n);
         } else {
@@ -390,6 +402,15 @@ public final class CudaOps implements Ops {
             halfCapacity = elements;
         }
         return half;
+    }
+
+    private long tokenScaleScratch(int n) {
+        if (tokenScalesCapacity < n) {
+            release(tokenScales);
+            tokenScales = malloc(4L * n);
+            tokenScalesCapacity = n;
+        }
+        return tokenScales;
     }
 
     private long weightScratch(long elements) {

@@ -47,4 +47,30 @@ public final class MatmulReference {
         }
         return out;
     }
+
+    /** The exact int32 sums C[m][n] = sum_k a[m][k] b[n][k]: what gemm_i8_tn writes raw (and torch._int_mm returns). */
+    public static int[] gemmInt8(byte[] a, byte[] b, int m, int n, int k) {
+        int[] c = new int[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                int sum = 0;
+                for (int t = 0; t < k; t++) sum += a[i * k + t] * b[j * k + t];
+                c[i * n + j] = sum;
+            }
+        }
+        return c;
+    }
+
+    /** Per-row int8 quantization as the CPU's TokenInt8Activations does it: scale = amax / 127, CompressedLayout.quantize. */
+    public static byte[] quantizeRowsInt8(float[] x, int rows, int cols, float[] scales) {
+        byte[] q = new byte[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            float amax = 0;
+            for (int c = 0; c < cols; c++) amax = Math.max(amax, Math.abs(x[r * cols + c]));
+            float scale = amax / 127f;
+            scales[r] = scale;
+            for (int c = 0; c < cols; c++) q[r * cols + c] = (byte) dev.longbow.tensor.CompressedLayout.quantize(x[r * cols + c], scale);
+        }
+        return q;
+    }
 }

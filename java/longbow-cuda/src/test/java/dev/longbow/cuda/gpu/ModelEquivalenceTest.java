@@ -33,16 +33,18 @@ class ModelEquivalenceTest {
     }
 
     /**
-     * stories260K with every linear layer W8A16 (INT8 rows): CudaOps keeps them INT8 (gemv_i8_row for decode, widened
-     * to F16 for the prefill GEMM), the CPU runs its INT8-row kernels on the same bytes.
+     * stories260K with every linear layer INT8: CudaOps keeps them INT8 (gemv_i8_row for decode; for prefill, W8A16
+     * widened to F16 for the F16 GEMM, W8A8 through quantize_rows_i8 and the INT8 GEMM where rows are a multiple of
+     * 64), the CPU runs its INT8-row kernels on the same bytes.
      */
-    @org.junit.jupiter.api.Test
-    void w8a16PrefillAndDecodeMatchTheCpu(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"I8_ROW", "I8_ROW_A8"})
+    void int8PrefillAndDecodeMatchTheCpu(String type, @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
         Gpu.kernels(); // skips without a GPU
-        java.nio.file.Path file = dir.resolve("w8a16.gguf");
+        java.nio.file.Path file = dir.resolve(type + ".gguf");
         try (ModelFile f = ModelLoader.open(Longbow.defaultModel())) {
             java.util.Map<String, dev.longbow.tensor.WeightType> types = new java.util.HashMap<>();
-            for (String n : dev.longbow.compress.LinearLayers.names(f)) types.put(n, dev.longbow.tensor.WeightType.I8_ROW);
+            for (String n : dev.longbow.compress.LinearLayers.names(f)) types.put(n, dev.longbow.tensor.WeightType.valueOf(type));
             dev.longbow.convert.GgufConverter.convert(f, dev.longbow.tokenizer.Tokenizers.forModel(f, null), dev.longbow.tensor.WeightType.F16, file,
                     new dev.longbow.convert.GgufConverter.Overrides(types, t -> null, java.util.Map.of(), java.util.Map.of()));
         }
