@@ -240,11 +240,17 @@ final class CpuAttention implements java.util.function.IntConsumer {
             s.denominator[g] *= shrink;
             s.max[g] = blockMax;
         }
-        s.denominator[g] += VectorKernels.expShifted(scores, base, base + count, s.max[g]);
+        float max = s.max[g], denominator = s.denominator[g];
         for (int seg = 0; seg < segments; seg++) {
             int from = s.segmentFrom[seg], to = seg + 1 < segments ? s.segmentFrom[seg + 1] : count, key = s.segmentStart[seg] - from;
+            for (int j = from; j < to; j++) {
+                float weight = (float) Math.exp(scores[base + j] - max);
+                denominator += weight;
+                scores[base + j] = weight;
+            }
             cache.addValues(scores, base + from, to - from, layer, key + from, kvHead, od, oo);
         }
+        s.denominator[g] = denominator;
     }
 
     /** q · a re-rotated sink key in run.c's order, as the cache's reference dot. */

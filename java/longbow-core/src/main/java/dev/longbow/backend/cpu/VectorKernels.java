@@ -313,48 +313,6 @@ final class VectorKernels {
         }
     }
 
-    // exp in vector lanes for the softmax: Cody-Waite reduction by ln 2 and Cephes' expf polynomial (about 1 ulp).
-    // Written with plain IEEE operations, so a lane gives the same bits interpreted or compiled, unlike the Vector
-    // API's EXP, whose intrinsic and Java fallback differ.
-    private static final float EXP_MAGIC = 12582912f; // 1.5 * 2^23: adding and subtracting it rounds to an integer
-    private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
-
-    /**
-     * a[i] = exp(a[i] - max) for i in [from, to), where every a[i] <= max, and returns their sum (lanes added in a
-     * fixed order). Arguments below -87 (weights under 2^-125, nothing next to the largest weight, 1) give 2^-126.
-     */
-    static float expShifted(float[] a, int from, int to, float max) {
-        int L = F.length(), i = from;
-        FloatVector sum = FloatVector.zero(F);
-        for (; i + L <= to; i += L) {
-            FloatVector x = FloatVector.fromArray(F, a, i).sub(max).max(-87f);
-            FloatVector n = x.fma(LOG2E, EXP_MAGIC).sub(EXP_MAGIC);
-            FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x);
-            r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
-            FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f);
-            p = p.fma(r, FloatVector.broadcast(F, 8.3334519073e-3f));
-            p = p.fma(r, FloatVector.broadcast(F, 4.1665795894e-2f));
-            p = p.fma(r, FloatVector.broadcast(F, 1.6666665459e-1f));
-            p = p.fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
-            p = p.fma(r.mul(r), r.add(1f));
-            IntVector exponent = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
-            FloatVector w = p.mul(exponent.reinterpretAsFloats());
-            w.intoArray(a, i);
-            sum = w.add(sum);
-        }
-        sum = sum.add(sum.rearrange(ROTATE_1));
-        sum = sum.add(sum.rearrange(ROTATE_2));
-        if (AT_LEAST_8_LANES) sum = sum.add(sum.rearrange(ROTATE_3));
-        if (AT_LEAST_16_LANES) sum = sum.add(sum.rearrange(ROTATE_4));
-        float total = sum.lane(0); // sum(sum), written out
-        for (; i < to; i++) {
-            float w = (float) Math.exp(a[i] - max);
-            a[i] = w;
-            total += w;
-        }
-        return total;
-    }
-
     /** Sum of a[i] * b[i] over heap arrays. */
     static float dot(float[] a, int ao, float[] b, int bo, int n) {
         int L = F.length(), i = 0;

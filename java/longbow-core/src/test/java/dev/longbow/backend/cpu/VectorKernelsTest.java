@@ -262,42 +262,6 @@ class VectorKernelsTest {
         }
     }
 
-    @Test
-    void expShiftedMatchesMathExpWithinTwoUlps() {
-        SplittableRandom r = new SplittableRandom(18);
-        double worst = 0;
-        for (int n : new int[]{1, 15, 16, 17, 64, 1000}) {
-            float[] a = new float[n + 3];
-            for (int i = 0; i < a.length; i++) a[i] = (float) (r.nextDouble() * 120 - 100); // -100 .. 20: some under -87
-            float max = 20f;
-            float[] want = new float[a.length];
-            for (int i = 0; i < a.length; i++) want[i] = (float) Math.exp(a[i] - max);
-            float[] got = a.clone();
-            float sum = VectorKernels.expShifted(got, 2, 2 + n, max);
-            double exactSum = 0;
-            for (int i = 0; i < a.length; i++) {
-                if (i < 2 || i >= 2 + n) {
-                    assertEquals(a[i], got[i], "wrote outside the range at " + i);
-                    continue;
-                }
-                exactSum += Math.exp((double) a[i] - max);
-                if (a[i] - max < -87f) {
-                    assertTrue(got[i] <= 0x1p-125f, "exp(" + (a[i] - max) + ") = " + got[i]);
-                    continue;
-                }
-                double rel = Math.abs(got[i] - want[i]) / want[i];
-                worst = Math.max(worst, rel);
-                assertTrue(rel <= 2 * 0x1p-23, "exp(" + (a[i] - max) + "): " + got[i] + " vs Math.exp " + want[i]);
-            }
-            assertEquals(exactSum, sum, 1e-6 * exactSum + 1e-30, "sum of " + n);
-        }
-        assertEquals(1f, VectorKernels.expShifted(new float[]{3f}, 0, 1, 3f), "exp(0)");
-        float[] zeros = new float[16];
-        VectorKernels.expShifted(zeros, 0, 16, 0f);
-        for (float z : zeros) assertEquals(1f, z, "exp(0) in lanes");
-        System.out.printf("expShifted: worst relative error against Math.exp %.3g (ulp 1.19e-07)%n", worst);
-    }
-
     /** Rows of 1 to 9 blocks, whole groups of three and not (the last block is always left to the tail), and real widths. */
     private static final int[] Q4_0_GROUPED_LENGTHS = {32, 64, 96, 128, 160, 192, 224, 256, 288, 2048, 2048 + 64, 8192};
 
