@@ -14,23 +14,14 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import static dev.longbow.cuda.CudaConstants.*;
+
 /**
  * {@link GpuDriver} over libcuda.so.1 through Panama FFM: no JNI, no native code of Longbow's own. Works in the
  * device's primary context (the one the CUDA runtime, and so cuBLAS and PyTorch, share), made current on each thread
  * that calls in. Out-parameters go through one small scratch segment, so calls that use it are synchronized.
  */
 public final class FfmCudaDriver implements GpuDriver {
-    private static final int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
-    private static final int CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE = 36;
-    private static final int CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH = 37;
-    private static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
-    private static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
-    private static final int CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK = 0;
-    private static final int CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES = 1;
-    private static final int CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES = 3;
-    private static final int CU_FUNC_ATTRIBUTE_NUM_REGS = 4;
-    private static final int CU_STREAM_NON_BLOCKING = 1;
-    private static final int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
 
     private final CudaLibrary lib;
     private final Arena arena = Arena.ofShared();

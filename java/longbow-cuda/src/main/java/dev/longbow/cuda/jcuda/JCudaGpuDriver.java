@@ -26,6 +26,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
+import static dev.longbow.cuda.CudaConstants.*;
+
 /**
  * {@link GpuDriver} through JCuda's driver API (org.jcuda:jcuda, JNI): the same kernels, launches and tests as the
  * FFM binding, {@code --gpu-binding jcuda}. Like it, it works in the device's primary context, made current on each
@@ -39,17 +41,6 @@ import java.util.concurrent.ConcurrentHashMap;
  * segment.
  */
 public final class JCudaGpuDriver implements GpuDriver {
-    private static final int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
-    private static final int CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE = 36;
-    private static final int CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH = 37;
-    private static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
-    private static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
-    private static final int CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK = 0;
-    private static final int CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES = 1;
-    private static final int CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES = 3;
-    private static final int CU_FUNC_ATTRIBUTE_NUM_REGS = 4;
-    private static final int CU_STREAM_NON_BLOCKING = 1;
-    private static final int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
 
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();

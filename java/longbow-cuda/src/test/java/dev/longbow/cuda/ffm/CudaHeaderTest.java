@@ -100,4 +100,13 @@ class CudaHeaderTest {
             assertEquals(e.getKey(), Integer.parseInt(m.group(1)), e.getValue());
         }
     }
+
+    @Test
+    void constantsHaveTheHeadersValues() throws IllegalAccessException {
+        for (java.lang.reflect.Field f : dev.longbow.cuda.CudaConstants.class.getFields()) {
+            Matcher m = Pattern.compile("\\b" + f.getName() + "\\s*=\\s*(0x[0-9a-fA-F]+|\\d+)").matcher(header);
+            assertTrue(m.find(), f.getName() + " is not in cuda.h");
+            assertEquals(Integer.decode(m.group(1)), f.getInt(null), f.getName());
+        }
+    }
 }
