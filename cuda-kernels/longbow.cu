@@ -7,6 +7,7 @@
 #include "convert.cu"
 #include "gemv.cu"
 #include "gemv_int8.cu"
+#include "gemv_s24.cu"
 #include "gemm.cu"
 #include "gemm_int8.cu"
 #include "kv_store.cu"

@@ -9,6 +9,7 @@ import dev.longbow.cuda.kernels.GemmInt8Kernel;
 import dev.longbow.cuda.kernels.GemmKernel;
 import dev.longbow.cuda.kernels.GemvInt8Kernel;
 import dev.longbow.cuda.kernels.GemvKernel;
+import dev.longbow.cuda.kernels.GemvS24Kernel;
 import dev.longbow.cuda.kernels.KvStoreKernel;
 import dev.longbow.cuda.kernels.ParamStruct;
 import dev.longbow.cuda.kernels.RmsNormKernel;
@@ -39,7 +40,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
  */
 class KernelStructTest {
     static final List<ParamStruct> JAVA = List.of(EmbedKernel.PARAMS, RmsNormKernel.PARAMS, RopeKernel.PARAMS, SwiGluKernel.PARAMS,
-            AddKernel.PARAMS, ConvertKernel.PARAMS, GemvKernel.PARAMS, GemvInt8Kernel.PARAMS, GemvInt8Kernel.DEQUANT_PARAMS, GemmKernel.PARAMS, GemmInt8Kernel.PARAMS, GemmInt8Kernel.QUANTIZE_PARAMS, KvStoreKernel.PARAMS,
+            AddKernel.PARAMS, ConvertKernel.PARAMS, GemvKernel.PARAMS, GemvInt8Kernel.PARAMS, GemvInt8Kernel.DEQUANT_PARAMS, GemvS24Kernel.PARAMS, GemmKernel.PARAMS, GemmInt8Kernel.PARAMS, GemmInt8Kernel.QUANTIZE_PARAMS, KvStoreKernel.PARAMS,
             AttentionKernel.PARAMS, ArgmaxKernel.PARAMS, SampleKernel.PARAMS);
 
     record CStruct(Map<String, Long> offsets, long size, long asserted) {}

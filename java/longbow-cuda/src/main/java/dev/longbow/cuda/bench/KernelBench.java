@@ -10,6 +10,7 @@ import dev.longbow.cuda.kernels.GemmKernel;
 import dev.longbow.cuda.kernels.GemmInt8Kernel;
 import dev.longbow.cuda.kernels.GemvInt8Kernel;
 import dev.longbow.cuda.kernels.GemvKernel;
+import dev.longbow.cuda.kernels.GemvS24Kernel;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -78,6 +79,9 @@ public final class KernelBench {
         for (int ctx : quick ? new int[]{4096} : new int[]{4096, 32768}) out.add(decode(ctx));
         for (int[] s : new int[][]{{4096, 4096}, {14336, 4096}, {4096, 14336}}) out.add(gemv(s[0], s[1]));
         for (int[] s : new int[][]{{4096, 4096}, {14336, 4096}, {4096, 14336}, {128256, 4096}}) out.add(gemvInt8(s[0], s[1]));
+        for (boolean int8 : new boolean[]{false, true}) {
+            for (int[] s : new int[][]{{4096, 4096}, {14336, 4096}, {4096, 14336}}) out.add(gemvSparse24(s[0], s[1], int8));
+        }
         if (blas != null) blas.close();
         d.destroyStream(stream);
         return out;
@@ -141,6 +145,18 @@ public final class KernelBench {
         double ms = time(s -> GemmInt8Kernel.launch(k, s, a, b, c, 0, 0, 0, m, n, kk, n));
         for (long p : new long[]{a, b, c}) d.free(p);
         return new Result("gemm_i8_tn", m + "x" + n + "x" + kk, ms, flops(m, n, kk) / (ms * 1e9), "TFLOP/s", Double.NaN);
+    }
+
+    /** The 2:4 decode GEMV (F16 or INT8 kept values): GB/s of the compressed bytes it reads, beside gemv_f16 on the same shape. */
+    private Result gemvSparse24(int rows, int cols, boolean int8) {
+        long valueBytes = (long) rows * cols / 2 * (int8 ? 1 : 2), indexBytes = (long) rows * ((cols + 7) / 8);
+        long v = DeviceArrays.zeros(d, valueBytes), ix = DeviceArrays.zeros(d, indexBytes), sc = int8 ? DeviceArrays.zeros(d, 4L * rows) : 0;
+        long x = DeviceArrays.zeros(d, 4L * cols), y = DeviceArrays.zeros(d, 4L * rows), w16 = DeviceArrays.zeros(d, 2L * rows * cols);
+        double ms = time(s -> GemvS24Kernel.launch(k, s, v, ix, sc, x, y, 0, rows, cols, 1, cols, rows));
+        double f16 = time(s -> GemvKernel.launch(k, s, w16, x, y, 0, rows, cols, 1, cols, rows));
+        for (long p : new long[]{v, ix, sc, x, y, w16}) if (p != 0) d.free(p);
+        return new Result(int8 ? "gemv_s24_i8" : "gemv_s24_f16", rows + "x" + cols + ", 1 token", ms,
+                (valueBytes + indexBytes + (int8 ? 4.0 * rows : 0)) / (ms * 1e6), "GB/s", 2.0 * rows * cols / (f16 * 1e6), "gemv_f16", f16);
     }
 
     /** W8A16 decode GEMV: GB/s of the INT8 rows and scales it reads, beside gemv_f16 on the same shape (F16 weights). */

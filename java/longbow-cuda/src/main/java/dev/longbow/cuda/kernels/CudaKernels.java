@@ -20,12 +20,12 @@ public final class CudaKernels implements AutoCloseable {
     public static final String RESOURCE = "/dev/longbow/cuda/longbow.fatbin";
     /** Every kernel entry point in the fatbin (the extern "C" names). */
     public static final List<String> NAMES = List.of("embed_f16", "rmsnorm_residual", "rope", "swiglu", "add_f32", "f32_to_f16",
-            "gemv_f16", "gemv_i8_row", "dequant_i8_row_f16", "gemm_f16_tn", "gemm_i8_tn", "quantize_rows_i8", "kv_store", "attention_prefill_hd64", "attention_prefill_hd128",
+            "gemv_f16", "gemv_i8_row", "dequant_i8_row_f16", "gemv_s24_f16", "gemv_s24_i8", "widen_s24_f16", "widen_s24_i8", "gemm_f16_tn", "gemm_i8_tn", "quantize_rows_i8", "kv_store", "attention_prefill_hd64", "attention_prefill_hd128",
             "attention_decode_hd8", "attention_decode_hd16", "attention_decode_hd32", "attention_decode_hd64",
             "attention_decode_hd128", "attention_reduce", "argmax", "sample_top_k");
 
     final GpuDriver driver;
-    final long embed, rmsnorm, rope, swiglu, add, convert, gemv, gemvInt8, dequantInt8, gemm, gemmInt8, quantizeRows, kvStore, prefill64, prefill128, decode8, decode16, decode32, decode64, decode128, reduce, argmax, sample;
+    final long embed, rmsnorm, rope, swiglu, add, convert, gemv, gemvInt8, dequantInt8, gemvS24F16, gemvS24I8, widenS24F16, widenS24I8, gemm, gemmInt8, quantizeRows, kvStore, prefill64, prefill128, decode8, decode16, decode32, decode64, decode128, reduce, argmax, sample;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment params = arena.allocate(256, 16);
     private final long module;
@@ -42,6 +42,10 @@ public final class CudaKernels implements AutoCloseable {
         gemv = driver.function(module, "gemv_f16");
         gemvInt8 = driver.function(module, "gemv_i8_row");
         dequantInt8 = driver.function(module, "dequant_i8_row_f16");
+        gemvS24F16 = driver.function(module, "gemv_s24_f16");
+        gemvS24I8 = driver.function(module, "gemv_s24_i8");
+        widenS24F16 = driver.function(module, "widen_s24_f16");
+        widenS24I8 = driver.function(module, "widen_s24_i8");
         gemm = driver.function(module, "gemm_f16_tn");
         gemmInt8 = driver.function(module, "gemm_i8_tn");
         quantizeRows = driver.function(module, "quantize_rows_i8");

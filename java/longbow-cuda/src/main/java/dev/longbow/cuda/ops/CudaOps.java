@@ -20,6 +20,7 @@ import dev.longbow.cuda.kernels.GemmInt8Kernel;
 import dev.longbow.cuda.kernels.GemmKernel;
 import dev.longbow.cuda.kernels.GemvInt8Kernel;
 import dev.longbow.cuda.kernels.GemvKernel;
+import dev.longbow.cuda.kernels.GemvS24Kernel;
 import dev.longbow.cuda.kernels.KvStoreKernel;
 import dev.longbow.cuda.kernels.RmsNormKernel;
 import dev.longbow.cuda.kernels.RopeKernel;
@@ -259,6 +260,10 @@ public final class CudaOps implements Ops {
             int8Matmul(w, src, dst, db, rows, cols, n);
             return;
         }
+        if (w.type() == WeightType.S24_F16 || w.type() == WeightType.S24_I8) {
+            sparse24Matmul(w, src, dst, db, rows, cols, n);
+            return;
+        }
         long dw = weights.f16(w);
         if (n <= GemvKernel.MAX_TOKENS || !GemmKernel.supports(cols)) {
             launch(() -> GemvKernel.launch(k, stream, dw, src, dst, db, rows, cols, n, cols, rows), 4, dw, src, dst, db, n);
@@ -297,6 +302,26 @@ public final class CudaOps implements Ops {
                 GemvInt8Kernel.dequantize(k, stream, dw, scales, wh, rows, cols);
                 GemmKernel.launch(k, stream, h, wh, dst, db, n, rows, cols, rows);
             }, 11, h, wh, dw, src, dst, db, n);
+        }
+    }
+
+    /**
+     * 2:4 weights stay compressed on the device: decode reads 9 (F16) or 5 (INT8) bits a weight with gemv_s24_*.
+     * Prefill widens the matrix to dense F16 in the scratch matrix and runs the F16 GEMM (a sparse tensor-core GEMM,
+     * mma.sp, is not written).
+     */
+    private void sparse24Matmul(Tensor w, long src, long dst, long db, int rows, int cols, int n) {
+        DeviceWeights.Sparse24 s = weights.sparse24(w);
+        if (n <= GemvKernel.MAX_TOKENS || !GemmKernel.supports(cols)) {
+            launch(() -> GemvS24Kernel.launch(k, stream, s.values(), s.index(), s.scale(), src, dst, db, rows, cols, n, cols, rows),
+                    13, s.values(), s.index(), s.scale(), src, dst, db, n);
+        } else {
+            long h = halfScratch((long) n * cols), wh = weightScratch((long) rows * cols);
+            launch(() -> {
+                ConvertKernel.launch(k, stream, src, h, (long) n * cols);
+                GemvS24Kernel.widen(k, stream, s.values(), s.index(), s.scale(), wh, rows, cols);
+                GemmKernel.launch(k, stream, h, wh, dst, db, n, rows, cols, rows);
+            }, 14, h, wh, s.values(), src, dst, db, n);
         }
     }
 

@@ -19,7 +19,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
  * Weights on the device, each uploaded once on first use into one arena (sized from the model file up front, so one
  * allocation; more only if the hint was short): matrices as F16 whatever the file stores (quantized types are
  * dequantized row by row on the host), vectors (norm weights, biases) as F32. INT8-row matrices (W8A16) may instead
- * stay INT8 with their row scales ({@link #int8Rows}).
+ * stay INT8 with their row scales ({@link #int8Rows}), 2:4 matrices in their compressed sections ({@link #sparse24}).
  */
 final class DeviceWeights implements AutoCloseable {
     private static final long ALIGN = 256, STAGING = 16L << 20;
@@ -84,6 +84,32 @@ final class DeviceWeights implements AutoCloseable {
         driver.synchronize(0);
         uploaded.put(t, at);
         return at;
+    }
+
+    /** A 2:4 matrix on the device, its file's sections each at an aligned address; scale 0 for F16 kept values. */
+    record Sparse24(long values, long index, long scale) {}
+
+    private final Map<Tensor, Sparse24> sparse = new IdentityHashMap<>();
+
+    /** The device copy of a 2:4 matrix ({@code S24_F16}, {@code S24_I8}) as the file lays it out: only its compressed bytes. */
+    Sparse24 sparse24(Tensor t) {
+        Sparse24 s = sparse.get(t);
+        if (s != null) return s;
+        int rows = t.rows(), cols = t.cols();
+        long valueBytes = CompressedLayout.indexOffset(t.type(), rows, cols, 0) - CompressedLayout.valuesOffset(t.type(), cols, 0);
+        long indexBytes = (long) rows * ((cols + 7) / 8);
+        long values = reserve(valueBytes), index = reserve(indexBytes);
+        copyInPieces(t.data().asSlice(CompressedLayout.valuesOffset(t.type(), cols, 0), valueBytes), values, valueBytes);
+        copyInPieces(t.data().asSlice(CompressedLayout.indexOffset(t.type(), rows, cols, 0), indexBytes), index, indexBytes);
+        long scale = 0;
+        if (t.type() == WeightType.S24_I8) {
+            scale = reserve(4L * rows);
+            copyInPieces(t.data().asSlice(CompressedLayout.scaleOffset(t.type(), rows, cols, 0), 4L * rows), scale, 4L * rows);
+        }
+        driver.synchronize(0);
+        s = new Sparse24(values, index, scale);
+        sparse.put(t, s);
+        return s;
     }
 
     /** Where {@link #int8Rows}'s scales start, from its values. */

@@ -73,4 +73,17 @@ public final class MatmulReference {
         }
         return q;
     }
+
+    /** y[t][r] = sum_c w[r][c] x[t][c] (+ bias[r]) over a dense float matrix, in double: gemv_s24_*'s reference on the matrix a 2:4 one stands for. */
+    public static float[] gemvDense(float[] w, float[] x, float[] bias, int rows, int cols, int n) {
+        float[] y = new float[n * rows];
+        for (int t = 0; t < n; t++) {
+            for (int r = 0; r < rows; r++) {
+                double sum = 0;
+                for (int c = 0; c < cols; c++) sum += w[r * cols + c] * (double) x[t * cols + c];
+                y[t * rows + r] = (float) (sum + (bias == null ? 0 : bias[r]));
+            }
+        }
+        return y;
+    }
 }

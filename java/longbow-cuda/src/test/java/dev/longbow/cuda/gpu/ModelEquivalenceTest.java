@@ -33,13 +33,14 @@ class ModelEquivalenceTest {
     }
 
     /**
-     * stories260K with every linear layer INT8: CudaOps keeps them INT8 (gemv_i8_row for decode; for prefill, W8A16
-     * widened to F16 for the F16 GEMM, W8A8 through quantize_rows_i8 and the INT8 GEMM where rows are a multiple of
-     * 64), the CPU runs its INT8-row kernels on the same bytes.
+     * stories260K with every linear layer compressed: INT8 rows stay INT8 on the device (gemv_i8_row for decode; for
+     * prefill, W8A16 widened to F16 for the F16 GEMM, W8A8 through quantize_rows_i8 and the INT8 GEMM where rows are
+     * a multiple of 64), 2:4 stays compressed (gemv_s24_* for decode, widened for prefill); the CPU runs its own
+     * kernels on the same bytes.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"I8_ROW", "I8_ROW_A8"})
-    void int8PrefillAndDecodeMatchTheCpu(String type, @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    @ValueSource(strings = {"I8_ROW", "I8_ROW_A8", "S24_F16", "S24_I8"})
+    void compressedPrefillAndDecodeMatchTheCpu(String type, @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
         Gpu.kernels(); // skips without a GPU
         java.nio.file.Path file = dir.resolve(type + ".gguf");
         try (ModelFile f = ModelLoader.open(Longbow.defaultModel())) {
