@@ -22,39 +22,21 @@ struct MmaF16 {
 };
 }  // namespace gemm_detail
 
+struct StoreF32 {
+    const GemmParams& p;
+    __device__ __forceinline__ void operator()(int row, int col, float sum) const {
+        p.c[(size_t)row * p.ldc + col] = sum + (p.bias ? p.bias[col] : 0.f);
+    }
+};
+
 // grid (ceil(n / 128), ceil(m / 128)), block 256.
 LB_EXTERN void __launch_bounds__(lb_gemm::THREADS) gemm_f16_tn(const GemmParams p) {
     using namespace lb_gemm;
     __shared__ __align__(128) uint8_t sa[STAGES][BM * ROW_BYTES];
     __shared__ __align__(128) uint8_t sb[STAGES][BN * ROW_BYTES];
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    int wm = warp >> 2, wn = warp & 3;
     int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
-
     float acc[4][4][4];
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-#pragma unroll
-        for (int j = 0; j < 4; j++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) acc[i][j][e] = 0.f;
+    zero(acc);
     mainloop(p.a, p.b, p.m, p.n, p.k, m0, n0, sa, sb, acc, gemm_detail::MmaF16{});
-
-#pragma unroll
-    for (int mi = 0; mi < 4; mi++) {
-#pragma unroll
-        for (int ni = 0; ni < 4; ni++) {
-            int col = n0 + wn * 32 + ni * 8 + (lane & 3) * 2;
-#pragma unroll
-            for (int half = 0; half < 2; half++) {
-                int row = m0 + wm * 64 + mi * 16 + (lane >> 2) + half * 8;
-                if (row >= p.m) continue;
-                float* out = p.c + (size_t)row * p.ldc;
-#pragma unroll
-                for (int e = 0; e < 2; e++) {
-                    if (col + e < p.n) out[col + e] = acc[mi][ni][half * 2 + e] + (p.bias ? p.bias[col + e] : 0.f);
-                }
-            }
-        }
-    }
+    epilogue(p.m, p.n, m0, n0, acc, StoreF32{p});
 }

@@ -28,47 +28,28 @@ struct MmaS8 {
 };
 }  // namespace gemm_i8_detail
 
+// Raw int32 sums without row scales, else a_scale * b_scale * sum (+ bias) in F32.
+struct StoreInt8 {
+    const GemmInt8Params& p;
+    __device__ __forceinline__ void operator()(int row, int col, int sum) const {
+        if (p.a_scale == nullptr) {
+            static_cast<int*>(p.c)[(size_t)row * p.ldc + col] = sum;
+        } else {
+            static_cast<float*>(p.c)[(size_t)row * p.ldc + col] = (float)sum * (p.a_scale[row] * p.b_scale[col]) + (p.bias ? p.bias[col] : 0.f);
+        }
+    }
+};
+
 // grid (ceil(n / 128), ceil(m / 128)), block 256.
 LB_EXTERN void __launch_bounds__(lb_gemm::THREADS) gemm_i8_tn(const GemmInt8Params p) {
     using namespace lb_gemm;
     __shared__ __align__(128) uint8_t sa[STAGES][BM * ROW_BYTES];
     __shared__ __align__(128) uint8_t sb[STAGES][BN * ROW_BYTES];
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    int wm = warp >> 2, wn = warp & 3;
     int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
-
     int acc[4][4][4];
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-#pragma unroll
-        for (int j = 0; j < 4; j++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) acc[i][j][e] = 0;
+    zero(acc);
     mainloop(p.a, p.b, p.m, p.n, p.k, m0, n0, sa, sb, acc, gemm_i8_detail::MmaS8{});
-
-#pragma unroll
-    for (int mi = 0; mi < 4; mi++) {
-#pragma unroll
-        for (int ni = 0; ni < 4; ni++) {
-            int col = n0 + wn * 32 + ni * 8 + (lane & 3) * 2;
-#pragma unroll
-            for (int half = 0; half < 2; half++) {
-                int row = m0 + wm * 64 + mi * 16 + (lane >> 2) + half * 8;
-                if (row >= p.m) continue;
-#pragma unroll
-                for (int e = 0; e < 2; e++) {
-                    if (col + e >= p.n) continue;
-                    int sum = acc[mi][ni][half * 2 + e];
-                    if (p.a_scale == nullptr) {
-                        static_cast<int*>(p.c)[(size_t)row * p.ldc + col + e] = sum;
-                    } else {
-                        static_cast<float*>(p.c)[(size_t)row * p.ldc + col + e] =
-                            (float)sum * (p.a_scale[row] * p.b_scale[col + e]) + (p.bias ? p.bias[col + e] : 0.f);
-                    }
-                }
-            }
-        }
-    }
+    epilogue(p.m, p.n, m0, n0, acc, StoreInt8{p});
 }
 
 struct QuantizeRowsParams {

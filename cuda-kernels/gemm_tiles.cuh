@@ -82,4 +82,37 @@ __device__ __forceinline__ void mainloop(const T* a, const T* b, int m, int n, i
     }
     lb::cp_async_wait<0>();
 }
+template <typename Acc>
+__device__ __forceinline__ void zero(Acc (&acc)[4][4][4]) {
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) acc[i][j][e] = 0;
+}
+
+// store(row, col, sum) for each of this thread's accumulators inside the m x n output: an m16n8 tile's thread holds
+// rows lane / 4 and lane / 4 + 8, columns 2 * (lane % 4) and the one after.
+template <typename Acc, typename Store>
+__device__ __forceinline__ void epilogue(int m, int n, int m0, int n0, const Acc (&acc)[4][4][4], Store store) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    int wm = warp >> 2, wn = warp & 3;
+#pragma unroll
+    for (int mi = 0; mi < 4; mi++) {
+#pragma unroll
+        for (int ni = 0; ni < 4; ni++) {
+            int col = n0 + wn * 32 + ni * 8 + (lane & 3) * 2;
+#pragma unroll
+            for (int half = 0; half < 2; half++) {
+                int row = m0 + wm * 64 + mi * 16 + (lane >> 2) + half * 8;
+                if (row >= m) continue;
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    if (col + e < n) store(row, col + e, acc[mi][ni][half * 2 + e]);
+                }
+            }
+        }
+    }
+}
 }  // namespace lb_gemm

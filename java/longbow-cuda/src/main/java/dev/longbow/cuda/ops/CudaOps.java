@@ -62,11 +62,13 @@ public final class CudaOps implements Ops {
     private final Map<float[], Long> ropeTables = new IdentityHashMap<>();
     /** Pinned staging for token ids in and rows out. */
     private MemorySegment staging;
-    private long tokens, tokensCapacity, half, halfCapacity, partials, partialsCapacity;
-    /** INT8-row matrices widened to F16 for one prefill matmul at a time: as large as the largest such matrix. */
-    private long weightHalf, weightHalfCapacity;
+    private long tokens, tokensCapacity, partials, partialsCapacity;
+    /** Activations rounded to F16 for the tensor-core kernels (and W8A8 prefill's int8 activations, in half of it). */
+    private final Scratch half = new Scratch();
+    /** A compressed matrix widened to F16 for one prefill matmul at a time: as large as the largest such matrix. */
+    private final Scratch weightHalf = new Scratch();
     /** W8A8 prefill's per-token activation scales. */
-    private long tokenScales, tokenScalesCapacity;
+    private final Scratch tokenScales = new Scratch();
     private CudaAct pendingX, pendingY;
     private int pendingN;
     private static final int GRAPH_LIMIT = 64;
@@ -420,31 +422,30 @@ public final class CudaOps implements Ops {
         MemorySegment.copy(staging, JAVA_FLOAT, 0, dst, 0, a.cols());
     }
 
-    private long halfScratch(long elements) {
-        if (halfCapacity < elements) {
-            release(half);
-            half = malloc(2 * elements);
-            halfCapacity = elements;
+    /** A device buffer that grows to the largest size asked of it (freeing the smaller one), serving one call at a time. */
+    private final class Scratch {
+        private long pointer, bytes;
+
+        long atLeast(long wanted) {
+            if (bytes < wanted) {
+                release(pointer);
+                pointer = malloc(wanted);
+                bytes = wanted;
+            }
+            return pointer;
         }
-        return half;
     }
 
-    private long tokenScaleScratch(int n) {
-        if (tokenScalesCapacity < n) {
-            release(tokenScales);
-            tokenScales = malloc(4L * n);
-            tokenScalesCapacity = n;
-        }
-        return tokenScales;
+    private long halfScratch(long elements) {
+        return half.atLeast(2 * elements);
     }
 
     private long weightScratch(long elements) {
-        if (weightHalfCapacity < elements) {
-            release(weightHalf);
-            weightHalf = malloc(2 * elements);
-            weightHalfCapacity = elements;
-        }
-        return weightHalf;
+        return weightHalf.atLeast(2 * elements);
+    }
+
+    private long tokenScaleScratch(int n) {
+        return tokenScales.atLeast(4L * n);
     }
 
     private void ensureStaging(long bytes) {
